@@ -1,0 +1,41 @@
+// Records on disk: one version byte, then msgpack. Separate from wire types, so the disk format
+// can evolve on its own: a reader accepts every version it knows and reports anything else.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "caf/error.hpp"
+#include "caf/expected.hpp"
+
+#include "messages/msgpack_codec.hpp"
+#include "messages/value.hpp"
+
+namespace debros::storage {
+
+/// The record format written today.
+constexpr uint8_t record_version = 1;
+
+/// Largest record the store accepts (LMDB's own limit is far higher; this one keeps a single
+/// document from monopolizing a commit).
+constexpr size_t record_bytes_max = size_t{16} << 20;
+
+/// Appends the record of `x` to `out`. Before returning, checks the bytes it produced (version
+/// byte, one well-formed msgpack item, size): errors are `internal` (a bug, never bad input) or
+/// `too_large` above record_bytes_max. Nothing is appended on error.
+caf::error append_record(std::string& out, const value& x);
+
+/// The record of `x` (see append_record).
+caf::expected<std::string> encode_record(const value& x);
+
+/// Checks a stored record and returns its msgpack body (a view into `bytes`) without decoding
+/// it: version known, exactly one well-formed msgpack item. Errors: corruption, naming `what`.
+caf::expected<std::string_view> record_body(std::string_view bytes,
+                                            std::string_view what = "record");
+
+/// Decodes a stored record. Every failure is `corruption` (stored bytes are never user input),
+/// with a message that names `what` ("document Post/abc").
+caf::expected<value> decode_record(std::string_view bytes, std::string_view what = "record");
+
+} // namespace debros::storage

@@ -1,0 +1,114 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <random>
+
+#include "messages/errc.hpp"
+#include "storage/key_codec.hpp"
+#include "tests/support/random_values.hpp"
+
+using namespace debros;
+using namespace debros::storage;
+
+namespace {
+
+int sign(int x) {
+  return x < 0 ? -1 : (x > 0 ? 1 : 0);
+}
+
+} // namespace
+
+TEST_CASE("key order equals value order for thousands of random values", "[storage][keys]") {
+  std::mt19937_64 rng{1234};
+  std::vector<value> values;
+  for (int i = 0; i < 4000; ++i)
+    values.push_back(test::random_value(rng));
+  std::vector<std::pair<std::string, size_t>> keys;
+  for (size_t i = 0; i < values.size(); ++i)
+    keys.emplace_back(key_of(values[i]), i);
+  SECTION("pairwise") {
+    for (int n = 0; n < 200000; ++n) {
+      auto i = rng() % values.size();
+      auto j = rng() % values.size();
+      int by_value = sign(compare(values[i], values[j]));
+      int by_key = sign(keys[i].first.compare(keys[j].first));
+      INFO(to_string(values[i].type()) << " vs " << to_string(values[j].type()));
+      REQUIRE(by_value == by_key);
+    }
+  }
+  SECTION("sorted") {
+    std::sort(keys.begin(), keys.end());
+    for (size_t k = 1; k < keys.size(); ++k)
+      REQUIRE(compare(values[keys[k - 1].second], values[keys[k].second]) <= 0);
+  }
+}
+
+TEST_CASE("composite keys sort by their first component, then the next", "[storage][keys]") {
+  auto composite = [](const value& a, const value& b) {
+    std::string k;
+    append_key(k, a);
+    append_key(k, b);
+    return k;
+  };
+  CHECK(composite("a", 9) < composite("ab", 0));
+  CHECK(composite("a", 1) < composite("a", 2));
+  CHECK(composite(std::string("a\0", 2), 0) > composite("a", 99));
+  CHECK(composite(array{1}, 5) < composite(array{1, 0}, 0));
+  CHECK(composite(5, "z") < composite(5.5, ""));
+}
+
+TEST_CASE("integers and reals interleave exactly", "[storage][keys]") {
+  int64_t two53 = int64_t{1} << 53;
+  CHECK(key_of(value{1}) == key_of(value{1.0}));
+  CHECK(key_of(value{two53 + 1}) > key_of(value{9007199254740992.0}));
+  CHECK(key_of(value{two53 + 1}) < key_of(value{9007199254740994.0}));
+  CHECK(key_of(value{INT64_MAX}) < key_of(value{9223372036854775808.0}));
+  CHECK(key_of(value{INT64_MIN}) == key_of(value{-9223372036854775808.0}));
+  CHECK(key_of(value{INT64_MIN + 1}) > key_of(value{-9223372036854775808.0}));
+  CHECK(key_of(value{-0.0}) == key_of(value{0}));
+  CHECK(key_of(value{-1e300}) < key_of(value{INT64_MIN}));
+  CHECK(key_of(value{std::nan("")}) > key_of(value{INFINITY}));
+}
+
+TEST_CASE("keys decode back to their values", "[storage][keys]") {
+  std::mt19937_64 rng{77};
+  for (int i = 0; i < 3000; ++i) {
+    auto v = test::random_value(rng);
+    auto k = key_of(v);
+    std::string_view in{k};
+    auto back = read_key(in);
+    REQUIRE(back);
+    CHECK(in.empty());
+    CHECK(compare(*back, v) == 0);
+    std::string_view skip_in{k};
+    CHECK(skip_key(skip_in));
+    CHECK(skip_in.empty());
+  }
+  SECTION("malformed keys are corruption errors") {
+    for (std::string bad : {std::string{}, std::string{"\x20\x01"},
+                            std::string{"\x30"
+                                        "abc"},
+                            std::string{"\x40\x05"}, std::string{"\x99"}}) {
+      std::string_view in{bad};
+      auto r = read_key(in);
+      REQUIRE_FALSE(r);
+      CHECK(code_of(r.error()) == errc::corruption);
+      std::string_view in2{bad};
+      CHECK_FALSE(skip_key(in2));
+    }
+  }
+}
+
+TEST_CASE("fixed-width integers and prefix bounds", "[storage][keys]") {
+  std::string a, b;
+  append_u64(a, 255);
+  append_u64(b, 256);
+  CHECK(a < b);
+  CHECK(read_u64(b) == 256);
+  std::string c;
+  append_u32(c, 0xdeadbeef);
+  CHECK(read_u32(c) == 0xdeadbeef);
+  CHECK(prefix_end("ab") == "ac");
+  CHECK(prefix_end(std::string{"a\xff"}) == "b");
+  CHECK(prefix_end(std::string{"\xff\xff"}).empty());
+}

@@ -1,0 +1,116 @@
+#include <catch2/catch.hpp>
+
+#include "messages/errc.hpp"
+#include "storage/environment.hpp"
+#include "storage/outbox.hpp"
+#include "storage/writer.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace debros;
+using namespace debros::storage;
+
+namespace {
+
+struct fixture {
+  test::temp_dir dir;
+  std::unique_ptr<environment> env;
+  table docs;
+  outbox box{table{}};
+
+  fixture() {
+    env_options opts;
+    opts.path = dir.path();
+    opts.tables = {"docs", "outbox"};
+    opts.sync = durability::process;
+    env = std::move(*environment::open(opts));
+    docs = env->get_table("docs");
+    box = outbox{env->get_table("outbox")};
+  }
+};
+
+} // namespace
+
+TEST_CASE("outbox entries commit with the write that caused them", "[storage][outbox]") {
+  fixture f;
+  writer w{*f.env};
+  SECTION("committed together") {
+    REQUIRE_FALSE(w.write([&](write_txn& txn) -> caf::error {
+      if (auto e = txn.put(f.docs, "doc1", "body")) return e;
+      auto seq = f.box.append(txn, "index/Post", "add doc1");
+      return seq ? caf::none : seq.error();
+    }));
+    auto r = f.env->read();
+    auto items = f.box.read(*r, "index/Post", 0, 10);
+    REQUIRE(items);
+    REQUIRE(items->size() == 1);
+    CHECK((*items)[0].seq == 1);
+    CHECK((*items)[0].payload == "add doc1");
+  }
+  SECTION("refused together") {
+    auto err = w.write([&](write_txn& txn) -> caf::error {
+      if (auto e = txn.put(f.docs, "doc1", "body")) return e;
+      if (auto seq = f.box.append(txn, "index/Post", "add doc1"); !seq) return seq.error();
+      return make_error(errc::validation_failed, "the document was refused");
+    });
+    CHECK(err);
+    auto r = f.env->read();
+    CHECK(f.box.read(*r, "index/Post", 0, 10)->empty());
+    CHECK_FALSE(*r->get(f.docs, "doc1"));
+  }
+}
+
+TEST_CASE("outbox channels are ordered, separate and drain by sequence", "[storage][outbox]") {
+  fixture f;
+  writer w{*f.env};
+  for (int i = 1; i <= 5; ++i)
+    REQUIRE_FALSE(w.write([&, i](write_txn& txn) -> caf::error {
+      if (auto s = f.box.append(txn, "a", "a" + std::to_string(i)); !s) return s.error();
+      if (i % 2 == 0)
+        if (auto s = f.box.append(txn, "b", "b" + std::to_string(i)); !s) return s.error();
+      return caf::none;
+    }));
+  {
+    auto r = f.env->read();
+    auto a = f.box.read(*r, "a", 0, 100);
+    REQUIRE(a->size() == 5);
+    for (size_t i = 0; i < 5; ++i)
+      CHECK((*a)[i].seq == i + 1);
+    CHECK(f.box.read(*r, "a", 3, 100)->size() == 2);
+    CHECK(f.box.read(*r, "a", 0, 2)->size() == 2);
+    CHECK(*f.box.depth(*r, "b") == 2);
+    CHECK(*f.box.channels(*r) == std::vector<std::string>{"a", "b"});
+  }
+  REQUIRE_FALSE(w.write([&](write_txn& txn) -> caf::error {
+    auto n = f.box.remove_through(txn, "a", 3);
+    if (!n) return n.error();
+    CHECK(*n == 3);
+    return caf::none;
+  }));
+  SECTION("removal is idempotent") {
+    REQUIRE_FALSE(w.write([&](write_txn& txn) -> caf::error {
+      auto n = f.box.remove_through(txn, "a", 3);
+      CHECK(*n == 0);
+      return caf::none;
+    }));
+  }
+  SECTION("sequence numbers are not reused after a channel drains") {
+    REQUIRE_FALSE(w.write([&](write_txn& txn) -> caf::error {
+      CHECK(*f.box.remove_through(txn, "b", 100) == 2);
+      auto seq = f.box.append(txn, "b", "again");
+      CHECK(*seq == 3);
+      return caf::none;
+    }));
+  }
+  SECTION("a drained channel is not listed") {
+    REQUIRE_FALSE(w.write([&](write_txn& txn) -> caf::error {
+      CHECK(*f.box.remove_through(txn, "b", 100) == 2);
+      return caf::none;
+    }));
+    auto r = f.env->read();
+    CHECK(*f.box.channels(*r) == std::vector<std::string>{"a"});
+  }
+  auto r = f.env->read();
+  auto a = f.box.read(*r, "a", 0, 100);
+  REQUIRE(a->size() == 2);
+  CHECK((*a)[0].seq == 4);
+}

@@ -1,0 +1,199 @@
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "messages/errc.hpp"
+#include "storage/environment.hpp"
+#include "storage/writer.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace debros;
+using namespace debros::storage;
+
+namespace {
+
+struct fixture {
+  test::temp_dir dir;
+  std::unique_ptr<environment> env;
+  table t;
+
+  explicit fixture(durability d = durability::process) {
+    env_options opts;
+    opts.path = dir.path();
+    opts.tables = {"t"};
+    opts.sync = d;
+    env = std::move(*environment::open(opts));
+    t = env->get_table("t");
+  }
+
+  std::optional<std::string> get(const std::string& key) {
+    auto r = env->read();
+    auto v = r->get(t, key);
+    if (!*v) return std::nullopt;
+    return std::string{**v};
+  }
+};
+
+// Waits for a number of completions.
+struct latch {
+  std::mutex m;
+  std::condition_variable cv;
+  int left;
+  explicit latch(int n) : left(n) {}
+  void count_down() {
+    std::lock_guard<std::mutex> g{m};
+    if (--left == 0) cv.notify_all();
+  }
+  void wait() {
+    std::unique_lock<std::mutex> g{m};
+    cv.wait(g, [&] { return left == 0; });
+  }
+};
+
+} // namespace
+
+TEST_CASE("many concurrent requests share few commits", "[storage][writer]") {
+  fixture f{durability::full};
+  writer w{*f.env};
+  constexpr int threads = 8;
+  constexpr int per_thread = 200;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> ths;
+  for (int i = 0; i < threads; ++i)
+    ths.emplace_back([&, i] {
+      for (int j = 0; j < per_thread; ++j) {
+        auto key = std::to_string(i) + ":" + std::to_string(j);
+        if (w.write([&](write_txn& txn) { return txn.put(f.t, key, "v"); })) ++failures;
+      }
+    });
+  for (auto& th : ths)
+    th.join();
+  auto st = w.stats();
+  CHECK(failures == 0);
+  CHECK(st.requests == threads * per_thread);
+  // Eight closed-loop writers must share commits: far fewer fsyncs than requests.
+  CHECK(st.commits < st.requests / 2);
+  CHECK(st.largest_batch > 1);
+  CHECK(*f.env->read()->count(f.t) == threads * per_thread);
+}
+
+TEST_CASE("a refused request fails alone and changes nothing", "[storage][writer]") {
+  fixture f;
+  writer w{*f.env};
+  latch done{3};
+  caf::error results[3];
+  // Hold the writer busy so the three requests land in one batch.
+  std::promise<void> gate;
+  auto gate_future = gate.get_future().share();
+  w.submit(
+      [&](write_txn&) -> caf::error {
+        gate_future.wait();
+        return caf::none;
+      },
+      [](const caf::error&) {});
+  auto submit = [&](int i, writer::apply_fn fn) {
+    w.submit(std::move(fn), [&, i](const caf::error& err) {
+      results[i] = err;
+      done.count_down();
+    });
+  };
+  submit(0, [&](write_txn& txn) { return txn.put(f.t, "a", "1"); });
+  SECTION("refusing after changing the transaction") {
+    submit(1, [&](write_txn& txn) -> caf::error {
+      if (auto e = txn.put(f.t, "b", "partial")) return e;
+      return make_error(errc::validation_failed, "refused after a put");
+    });
+  }
+  SECTION("refusing before changing anything") {
+    submit(1, [&](write_txn&) -> caf::error {
+      return make_error(errc::validation_failed, "refused up front");
+    });
+  }
+  SECTION("throwing") {
+    submit(1, [&](write_txn& txn) -> caf::error {
+      (void)txn.put(f.t, "b", "partial");
+      throw std::runtime_error("boom");
+    });
+  }
+  submit(2, [&](write_txn& txn) { return txn.put(f.t, "c", "3"); });
+  gate.set_value();
+  done.wait();
+  CHECK_FALSE(results[0]);
+  CHECK(results[1]);
+  CHECK_FALSE(results[2]);
+  CHECK(f.get("a") == "1");
+  CHECK_FALSE(f.get("b"));
+  CHECK(f.get("c") == "3");
+}
+
+TEST_CASE("requests in a batch see the writes of earlier requests", "[storage][writer]") {
+  fixture f;
+  writer w{*f.env};
+  constexpr int n = 500;
+  latch done{n};
+  std::atomic<int> failures{0};
+  // Read-modify-write increments: none may be lost, whatever the batching.
+  for (int i = 0; i < n; ++i)
+    w.submit(
+        [&](write_txn& txn) -> caf::error {
+          auto cur = txn.get(f.t, "counter");
+          if (!cur) return cur.error();
+          int v = *cur ? std::stoi(std::string{**cur}) : 0;
+          return txn.put(f.t, "counter", std::to_string(v + 1));
+        },
+        [&](const caf::error& err) {
+          if (err) ++failures;
+          done.count_down();
+        });
+  done.wait();
+  CHECK(failures == 0);
+  CHECK(f.get("counter") == std::to_string(n));
+}
+
+TEST_CASE("stop commits what was queued and refuses what comes after", "[storage][writer]") {
+  fixture f;
+  auto w = std::make_unique<writer>(*f.env);
+  std::atomic<int> acked{0};
+  for (int i = 0; i < 1000; ++i)
+    w->submit([&, i](write_txn& txn) { return txn.put(f.t, std::to_string(i), "v"); },
+              [&](const caf::error& err) {
+                if (!err) ++acked;
+              });
+  w->stop();
+  CHECK(acked == 1000);
+  CHECK(*f.env->read()->count(f.t) == 1000);
+  caf::error late;
+  w->submit([](write_txn&) { return caf::none; }, [&](const caf::error& err) { late = err; });
+  CHECK(code_of(late) == errc::shutting_down);
+}
+
+TEST_CASE("a full queue refuses at once instead of growing", "[storage][writer]") {
+  fixture f;
+  writer_options opts;
+  opts.max_queued_requests = 4;
+  writer w{*f.env, opts};
+  std::promise<void> gate;
+  auto gate_future = gate.get_future().share();
+  latch started{1};
+  w.submit(
+      [&](write_txn&) -> caf::error {
+        started.count_down();
+        gate_future.wait();
+        return caf::none;
+      },
+      [](const caf::error&) {});
+  started.wait(); // the writer holds the first request; the queue is empty
+  std::atomic<int> refused{0};
+  for (int i = 0; i < 10; ++i)
+    w.submit([](write_txn&) { return caf::none; },
+             [&](const caf::error& err) {
+               if (is(err, errc::unavailable)) ++refused;
+             });
+  CHECK(refused == 6);
+  gate.set_value();
+  w.stop();
+}

@@ -80,32 +80,38 @@ caf::error make_error(errc code, std::string message, std::vector<error_detail> 
 }
 
 errc code_of(const caf::error& err) noexcept {
-  if (!err) return errc::internal;
+  if (!err)
+    return errc::internal;
   if (err.category() == category) {
     auto c = err.code();
     return c >= 1 && c <= errc_max ? static_cast<errc>(c) : errc::internal;
   }
-  if (err.category() == caf::atom("system")) return from_sec(static_cast<caf::sec>(err.code()));
+  if (err.category() == caf::atom("system"))
+    return from_sec(static_cast<caf::sec>(err.code()));
   return errc::internal;
 }
 
 std::string message_of(const caf::error& err) {
-  if (!err) return "no error";
+  if (!err)
+    return "no error";
   const auto& ctx = err.context();
   if (err.category() == category) {
-    if (!ctx.empty() && ctx.match_element<std::string>(0)) return ctx.get_as<std::string>(0);
+    if (!ctx.empty() && ctx.match_element<std::string>(0))
+      return ctx.get_as<std::string>(0);
     return std::string{default_message(code_of(err))};
   }
   if (err.category() == caf::atom("system")) {
     std::string out = caf::to_string(static_cast<caf::sec>(err.code()));
-    if (!ctx.empty()) out += ": " + caf::to_string(ctx);
+    if (!ctx.empty())
+      out += ": " + caf::to_string(ctx);
     return out;
   }
   return caf::to_string(err);
 }
 
 std::vector<error_detail> details_of(const caf::error& err) {
-  if (!err || err.category() != category) return {};
+  if (!err || err.category() != category)
+    return {};
   const auto& ctx = err.context();
   if (ctx.size() >= 2 && ctx.match_element<std::vector<error_detail>>(1))
     return ctx.get_as<std::vector<error_detail>>(1);

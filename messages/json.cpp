@@ -27,7 +27,8 @@ public:
 
   caf::error run(value& out) {
     skip_ws();
-    if (!parse_value(out, 1)) return error();
+    if (!parse_value(out, 1))
+      return error();
     skip_ws();
     if (p_ != end_) {
       fail("unexpected content after the value");
@@ -77,7 +78,8 @@ private:
   }
 
   bool parse_value(value& out, uint32_t depth) {
-    if (p_ >= end_) return fail("unexpected end of input, expected a value");
+    if (p_ >= end_)
+      return fail("unexpected end of input, expected a value");
     switch (*p_) {
     case '{':
       return parse_object(out, depth);
@@ -85,7 +87,8 @@ private:
       return parse_array(out, depth);
     case '"': {
       std::string s;
-      if (!parse_string(s)) return false;
+      if (!parse_string(s))
+        return false;
       out = value{std::move(s)};
       return true;
     }
@@ -96,7 +99,8 @@ private:
     case 'n':
       return literal("null", value{}, out);
     default:
-      if (*p_ == '-' || (*p_ >= '0' && *p_ <= '9')) return parse_number(out);
+      if (*p_ == '-' || (*p_ >= '0' && *p_ <= '9'))
+        return parse_number(out);
       return fail(std::string{"unexpected character '"} + printable(*p_) + "'");
     }
   }
@@ -127,13 +131,16 @@ private:
       out = value{std::move(xs)};
       return true;
     }
-    if (!enter(depth)) return false;
+    if (!enter(depth))
+      return false;
     for (;;) {
       skip_ws();
       xs.emplace_back();
-      if (!parse_value(xs.back(), depth + 1)) return false;
+      if (!parse_value(xs.back(), depth + 1))
+        return false;
       skip_ws();
-      if (p_ >= end_) return fail("unexpected end of input in array");
+      if (p_ >= end_)
+        return fail("unexpected end of input in array");
       if (*p_ == ',') {
         ++p_;
         continue;
@@ -156,14 +163,17 @@ private:
       out = value{std::move(obj)};
       return true;
     }
-    if (!enter(depth)) return false;
+    if (!enter(depth))
+      return false;
     std::unordered_set<std::string> seen; // used only past linear_dup_check_max members
     for (;;) {
       skip_ws();
-      if (p_ >= end_ || *p_ != '"') return fail("expected a string key in object");
+      if (p_ >= end_ || *p_ != '"')
+        return fail("expected a string key in object");
       const char* key_at = p_;
       std::string key;
-      if (!parse_string(key)) return false;
+      if (!parse_string(key))
+        return false;
       bool dup;
       if (obj.size() < linear_dup_check_max) {
         dup = obj.contains(key);
@@ -178,14 +188,17 @@ private:
         return fail("duplicate key \"" + key + "\"");
       }
       skip_ws();
-      if (p_ >= end_ || *p_ != ':') return fail("expected ':' after object key");
+      if (p_ >= end_ || *p_ != ':')
+        return fail("expected ':' after object key");
       ++p_;
       skip_ws();
       value v;
-      if (!parse_value(v, depth + 1)) return false;
+      if (!parse_value(v, depth + 1))
+        return false;
       obj.append_unchecked(std::move(key), std::move(v));
       skip_ws();
-      if (p_ >= end_) return fail("unexpected end of input in object");
+      if (p_ >= end_)
+        return fail("unexpected end of input in object");
       if (*p_ == ',') {
         ++p_;
         continue;
@@ -200,7 +213,8 @@ private:
   }
 
   bool hex4(uint32_t& out) {
-    if (end_ - p_ < 4) return fail("truncated \\u escape");
+    if (end_ - p_ < 4)
+      return fail("truncated \\u escape");
     out = 0;
     for (int i = 0; i < 4; ++i) {
       char c = p_[i];
@@ -251,15 +265,18 @@ private:
         }
         s.append(chunk);
       }
-      if (p_ >= end_) return fail("unterminated string");
+      if (p_ >= end_)
+        return fail("unterminated string");
       char c = *p_;
       if (c == '"') {
         ++p_;
         return true;
       }
-      if (c != '\\') return fail("control character in string (escape it)");
+      if (c != '\\')
+        return fail("control character in string (escape it)");
       ++p_;
-      if (p_ >= end_) return fail("unterminated escape");
+      if (p_ >= end_)
+        return fail("unterminated escape");
       char e = *p_++;
       switch (e) {
       case '"':
@@ -288,14 +305,17 @@ private:
         break;
       case 'u': {
         uint32_t cp;
-        if (!hex4(cp)) return false;
-        if (cp >= 0xdc00 && cp <= 0xdfff) return fail("lone low surrogate in \\u escape");
+        if (!hex4(cp))
+          return false;
+        if (cp >= 0xdc00 && cp <= 0xdfff)
+          return fail("lone low surrogate in \\u escape");
         if (cp >= 0xd800 && cp <= 0xdbff) {
           uint32_t lo;
           if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u')
             return fail("high surrogate not followed by a low surrogate");
           p_ += 2;
-          if (!hex4(lo)) return false;
+          if (!hex4(lo))
+            return false;
           if (lo < 0xdc00 || lo > 0xdfff)
             return fail("high surrogate not followed by a low surrogate");
           cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
@@ -320,7 +340,8 @@ private:
   bool parse_number(value& out) {
     const char* start = p_;
     bool integral = true;
-    if (*p_ == '-') ++p_;
+    if (*p_ == '-')
+      ++p_;
     if (p_ < end_ && *p_ == '0') {
       ++p_;
     } else if (!digits()) {
@@ -329,13 +350,16 @@ private:
     if (p_ < end_ && *p_ == '.') {
       ++p_;
       integral = false;
-      if (!digits()) return fail("invalid number: digits expected after '.'");
+      if (!digits())
+        return fail("invalid number: digits expected after '.'");
     }
     if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
       ++p_;
       integral = false;
-      if (p_ < end_ && (*p_ == '+' || *p_ == '-')) ++p_;
-      if (!digits()) return fail("invalid number: digits expected in exponent");
+      if (p_ < end_ && (*p_ == '+' || *p_ == '-'))
+        ++p_;
+      if (!digits())
+        return fail("invalid number: digits expected in exponent");
     }
     if (integral) {
       int64_t i;
@@ -383,7 +407,8 @@ caf::expected<value> parse_json(std::string_view text, const json_limits& limits
                                            std::to_string(limits.max_bytes));
   value out;
   parser p{text, limits};
-  if (auto err = p.run(out)) return err;
+  if (auto err = p.run(out))
+    return err;
   return out;
 }
 
@@ -421,7 +446,8 @@ void append_escaped_valid(std::string& out, std::string_view s) {
       esc = "\\f";
       break;
     default:
-      if (c >= 0x20) continue;
+      if (c >= 0x20)
+        continue;
     }
     out.append(s.data() + run, i - run);
     run = i + 1;
@@ -469,7 +495,8 @@ void append_real(std::string& out, double d) {
   auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, d);
   std::string_view txt{buf, static_cast<size_t>(ptr - buf)};
   out += txt;
-  if (txt.find_first_of(".e") == std::string_view::npos) out += ".0";
+  if (txt.find_first_of(".e") == std::string_view::npos)
+    out += ".0";
 }
 
 void write(std::string& out, const value& x, int indent, int level) {
@@ -502,11 +529,13 @@ void write(std::string& out, const value& x, int indent, int level) {
     auto& xs = x.as_array();
     out += '[';
     for (size_t i = 0; i < xs.size(); ++i) {
-      if (i > 0) out += ',';
+      if (i > 0)
+        out += ',';
       newline(level + 1);
       write(out, xs[i], indent, level + 1);
     }
-    if (!xs.empty()) newline(level);
+    if (!xs.empty())
+      newline(level);
     out += ']';
     return;
   }
@@ -515,14 +544,16 @@ void write(std::string& out, const value& x, int indent, int level) {
     out += '{';
     bool first = true;
     for (auto& [k, v] : obj) {
-      if (!first) out += ',';
+      if (!first)
+        out += ',';
       first = false;
       newline(level + 1);
       append_json_string(out, k);
       out += indent > 0 ? ": " : ":";
       write(out, v, indent, level + 1);
     }
-    if (!obj.empty()) newline(level);
+    if (!obj.empty())
+      newline(level);
     out += '}';
     return;
   }

@@ -99,10 +99,12 @@ bool valid_utf8(std::string_view s) noexcept {
     while (end - p >= 8) {
       uint64_t w;
       std::memcpy(&w, p, 8);
-      if (w & 0x8080808080808080ull) break;
+      if (w & 0x8080808080808080ull)
+        break;
       p += 8;
     }
-    if (p >= end) break;
+    if (p >= end)
+      break;
     unsigned c = *p;
     if (c < 0x80) {
       ++p;
@@ -122,10 +124,12 @@ bool valid_utf8(std::string_view s) noexcept {
     } else {
       return false;
     }
-    if (static_cast<size_t>(end - p) <= n) return false;
+    if (static_cast<size_t>(end - p) <= n)
+      return false;
     for (size_t i = 1; i <= n; ++i) {
       unsigned cc = p[i];
-      if ((cc & 0xc0) != 0x80) return false;
+      if ((cc & 0xc0) != 0x80)
+        return false;
       cp = (cp << 6) | (cc & 0x3f);
     }
     // Overlong forms, surrogates and code points past U+10FFFF.
@@ -139,32 +143,7 @@ bool valid_utf8(std::string_view s) noexcept {
 
 // -- reader ------------------------------------------------------------------------------------
 
-namespace {
-
-template <class T>
-T load_be(const char* p) noexcept {
-  T x;
-  unsigned char b[sizeof(T)];
-  std::memcpy(b, p, sizeof(T));
-  uint64_t u = 0;
-  for (size_t i = 0; i < sizeof(T); ++i)
-    u = (u << 8) | b[i];
-  if constexpr (sizeof(T) == 8) {
-    std::memcpy(&x, &u, 8);
-  } else if constexpr (sizeof(T) == 4) {
-    auto v = static_cast<uint32_t>(u);
-    std::memcpy(&x, &v, 4);
-  } else if constexpr (sizeof(T) == 2) {
-    auto v = static_cast<uint16_t>(u);
-    std::memcpy(&x, &v, 2);
-  } else {
-    auto v = static_cast<uint8_t>(u);
-    std::memcpy(&x, &v, 1);
-  }
-  return x;
-}
-
-} // namespace
+using detail::load_be;
 
 bool mp_reader::fail(const char* what, size_t at) noexcept {
   if (error_ == nullptr) {
@@ -176,24 +155,29 @@ bool mp_reader::fail(const char* what, size_t at) noexcept {
 }
 
 bool mp_reader::take(size_t n, const char*& p) noexcept {
-  if (data_.size() - pos_ < n) return false;
+  if (data_.size() - pos_ < n)
+    return false;
   p = data_.data() + pos_;
   pos_ += n;
   return true;
 }
 
-bool mp_reader::next(item& out) noexcept {
-  if (error_ != nullptr) return false;
+bool mp_reader::next_slow(item& out) noexcept {
+  if (error_ != nullptr)
+    return false;
   size_t start = pos_;
   const char* p;
-  if (!take(1, p)) return fail("truncated: expected a value", start);
+  if (!take(1, p))
+    return fail("truncated: expected a value", start);
   auto c = static_cast<unsigned char>(*p);
   auto need = [&](size_t n) -> bool {
-    if (take(n, p)) return true;
+    if (take(n, p))
+      return true;
     return fail("truncated", start);
   };
   auto str = [&](uint32_t len) -> bool {
-    if (!need(len)) return false;
+    if (!need(len))
+      return false;
     out.type = token::string;
     out.string = std::string_view{p, len};
     return true;
@@ -218,9 +202,12 @@ bool mp_reader::next(item& out) noexcept {
     out.integer = static_cast<int8_t>(c);
     return true;
   }
-  if (c >= 0x80 && c <= 0x8f) return container(token::map, c & 0x0f);
-  if (c >= 0x90 && c <= 0x9f) return container(token::array, c & 0x0f);
-  if (c >= 0xa0 && c <= 0xbf) return str(c & 0x1f);
+  if (c >= 0x80 && c <= 0x8f)
+    return container(token::map, c & 0x0f);
+  if (c >= 0x90 && c <= 0x9f)
+    return container(token::array, c & 0x0f);
+  if (c >= 0xa0 && c <= 0xbf)
+    return str(c & 0x1f);
   switch (c) {
   case 0xc0:
     out.type = token::nil;
@@ -231,55 +218,66 @@ bool mp_reader::next(item& out) noexcept {
     out.boolean = c == 0xc3;
     return true;
   case 0xca:
-    if (!need(4)) return false;
+    if (!need(4))
+      return false;
     out.type = token::real;
     out.real = load_be<float>(p);
     return true;
   case 0xcb:
-    if (!need(8)) return false;
+    if (!need(8))
+      return false;
     out.type = token::real;
     out.real = load_be<double>(p);
     return true;
   case 0xcc:
-    if (!need(1)) return false;
+    if (!need(1))
+      return false;
     out.type = token::integer;
     out.integer = load_be<uint8_t>(p);
     return true;
   case 0xcd:
-    if (!need(2)) return false;
+    if (!need(2))
+      return false;
     out.type = token::integer;
     out.integer = load_be<uint16_t>(p);
     return true;
   case 0xce:
-    if (!need(4)) return false;
+    if (!need(4))
+      return false;
     out.type = token::integer;
     out.integer = load_be<uint32_t>(p);
     return true;
   case 0xcf: {
-    if (!need(8)) return false;
+    if (!need(8))
+      return false;
     auto u = load_be<uint64_t>(p);
-    if (u > static_cast<uint64_t>(INT64_MAX)) return fail("integer above INT64_MAX", start);
+    if (u > static_cast<uint64_t>(INT64_MAX))
+      return fail("integer above INT64_MAX", start);
     out.type = token::integer;
     out.integer = static_cast<int64_t>(u);
     return true;
   }
   case 0xd0:
-    if (!need(1)) return false;
+    if (!need(1))
+      return false;
     out.type = token::integer;
     out.integer = load_be<int8_t>(p);
     return true;
   case 0xd1:
-    if (!need(2)) return false;
+    if (!need(2))
+      return false;
     out.type = token::integer;
     out.integer = load_be<int16_t>(p);
     return true;
   case 0xd2:
-    if (!need(4)) return false;
+    if (!need(4))
+      return false;
     out.type = token::integer;
     out.integer = load_be<int32_t>(p);
     return true;
   case 0xd3:
-    if (!need(8)) return false;
+    if (!need(8))
+      return false;
     out.type = token::integer;
     out.integer = load_be<int64_t>(p);
     return true;
@@ -320,7 +318,8 @@ bool mp_reader::skip() noexcept {
   uint64_t pending = 1;
   item it;
   while (pending > 0) {
-    if (!next(it)) return false;
+    if (!next(it))
+      return false;
     --pending;
     if (it.type == token::array)
       pending += it.count;
@@ -334,10 +333,14 @@ bool mp_reader::find_key(uint32_t count, std::string_view key) noexcept {
   item k;
   for (uint32_t i = 0; i < count; ++i) {
     size_t at = pos_;
-    if (!next(k)) return false;
-    if (k.type != token::string) return fail("map key is not a string", at);
-    if (k.string == key) return true;
-    if (!skip()) return false;
+    if (!next(k))
+      return false;
+    if (k.type != token::string)
+      return fail("map key is not a string", at);
+    if (k.string == key)
+      return true;
+    if (!skip())
+      return false;
   }
   return false;
 }
@@ -351,7 +354,8 @@ public:
   decoder(std::string_view bytes, const decode_limits& limits) : in_(bytes), limits_(limits) {}
 
   caf::error run(value& out) {
-    if (!read(out, 1)) return error();
+    if (!read(out, 1))
+      return error();
     if (!in_.at_end())
       return make_error(errc::invalid_argument, "invalid msgpack: trailing bytes at offset " +
                                                     std::to_string(in_.offset()));
@@ -379,7 +383,8 @@ private:
   bool read(value& out, uint32_t depth) {
     size_t at = in_.offset();
     mp_reader::item it;
-    if (!in_.next(it)) return false;
+    if (!in_.next(it))
+      return false;
     switch (it.type) {
     case mp_reader::token::nil:
       out = value{};
@@ -391,24 +396,29 @@ private:
       out = value{it.integer};
       return true;
     case mp_reader::token::real:
-      if (!std::isfinite(it.real)) return bad("non-finite float", at);
+      if (!std::isfinite(it.real))
+        return bad("non-finite float", at);
       out = value{it.real};
       return true;
     case mp_reader::token::string:
-      if (limits_.check_utf8 && !valid_utf8(it.string)) return bad("string is not valid UTF-8", at);
+      if (limits_.check_utf8 && !valid_utf8(it.string))
+        return bad("string is not valid UTF-8", at);
       out = value{std::string{it.string}};
       return true;
     case mp_reader::token::array: {
-      if (it.count > 0 && depth >= limits_.max_depth) return too_deep();
+      if (it.count > 0 && depth >= limits_.max_depth)
+        return too_deep();
       array xs;
       xs.resize(it.count);
       for (auto& x : xs)
-        if (!read(x, depth + 1)) return false;
+        if (!read(x, depth + 1))
+          return false;
       out = value{std::move(xs)};
       return true;
     }
     case mp_reader::token::map: {
-      if (it.count > 0 && depth >= limits_.max_depth) return too_deep();
+      if (it.count > 0 && depth >= limits_.max_depth)
+        return too_deep();
       object obj;
       obj.reserve(it.count);
       // Large maps check duplicates with a hash set so hostile input cannot cost O(n^2).
@@ -417,14 +427,17 @@ private:
       for (uint32_t i = 0; i < it.count; ++i) {
         size_t key_at = in_.offset();
         mp_reader::item k;
-        if (!in_.next(k)) return false;
-        if (k.type != mp_reader::token::string) return bad("map key is not a string", key_at);
+        if (!in_.next(k))
+          return false;
+        if (k.type != mp_reader::token::string)
+          return bad("map key is not a string", key_at);
         if (limits_.check_utf8 && !valid_utf8(k.string))
           return bad("map key is not valid UTF-8", key_at);
         if (hashed ? !seen.insert(k.string).second : obj.contains(k.string))
           return bad("duplicate map key", key_at);
         value v;
-        if (!read(v, depth + 1)) return false;
+        if (!read(v, depth + 1))
+          return false;
         obj.append_unchecked(std::string{k.string}, std::move(v));
       }
       out = value{std::move(obj)};
@@ -455,7 +468,8 @@ caf::expected<value> from_msgpack(std::string_view bytes, const decode_limits& l
                                            std::to_string(limits.max_bytes));
   value out;
   decoder d{bytes, limits};
-  if (auto err = d.run(out)) return err;
+  if (auto err = d.run(out))
+    return err;
   return out;
 }
 

@@ -10,6 +10,8 @@
 
 #include "messages/errc.hpp"
 #include "messages/msgpack_codec.hpp"
+#include "messages/query.hpp"
+#include "messages/requests.hpp"
 #include "messages/value.hpp"
 
 CAF_BEGIN_TYPE_ID_BLOCK(debros, caf::first_custom_type_id)

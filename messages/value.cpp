@@ -35,7 +35,8 @@ value& object::set(std::string key, value x) {
 }
 
 value& object::operator[](std::string_view key) {
-  if (auto* v = find(key)) return *v;
+  if (auto* v = find(key))
+    return *v;
   members_.emplace_back(std::string{key}, value{});
   return members_.back().second;
 }
@@ -43,17 +44,20 @@ value& object::operator[](std::string_view key) {
 bool object::erase(std::string_view key) {
   auto i = std::find_if(members_.begin(), members_.end(),
                         [&](const member& m) { return m.first == key; });
-  if (i == members_.end()) return false;
+  if (i == members_.end())
+    return false;
   members_.erase(i);
   return true;
 }
 
 bool operator==(const object& a, const object& b) {
   // Objects are equal when they hold the same members; member order does not matter.
-  if (a.size() != b.size()) return false;
+  if (a.size() != b.size())
+    return false;
   for (auto& [k, v] : a) {
     auto* w = b.find(k);
-    if (w == nullptr || !(v == *w)) return false;
+    if (w == nullptr || !(v == *w))
+      return false;
   }
   return true;
 }
@@ -64,21 +68,27 @@ const value* value::find_path(std::string_view dotted) const noexcept {
     auto dot = dotted.find('.');
     auto head = dotted.substr(0, dot);
     cur = cur->find(head);
-    if (dot == std::string_view::npos) return cur;
+    if (dot == std::string_view::npos)
+      return cur;
     dotted.remove_prefix(dot + 1);
   }
   return nullptr;
 }
 
 int compare_int_double(int64_t i, double d) noexcept {
-  if (std::isnan(d)) return -1;
+  if (std::isnan(d))
+    return -1;
   // 2^63 as a double; every int64 is below it and at or above its negation.
   constexpr double two63 = 9223372036854775808.0;
-  if (d >= two63) return -1;
-  if (d < -two63) return 1;
+  if (d >= two63)
+    return -1;
+  if (d < -two63)
+    return 1;
   auto t = static_cast<int64_t>(d); // exact: |d| < 2^63, truncates toward zero
-  if (i < t) return -1;
-  if (i > t) return 1;
+  if (i < t)
+    return -1;
+  if (i > t)
+    return 1;
   auto frac = d - static_cast<double>(t);
   return frac > 0 ? -1 : (frac < 0 ? 1 : 0);
 }
@@ -107,8 +117,10 @@ namespace {
 int compare_numbers(const value& a, const value& b) noexcept {
   if (a.is_int() && b.is_int())
     return a.as_int() < b.as_int() ? -1 : (a.as_int() > b.as_int() ? 1 : 0);
-  if (a.is_int()) return compare_int_double(a.as_int(), b.as_double());
-  if (b.is_int()) return -compare_int_double(b.as_int(), a.as_double());
+  if (a.is_int())
+    return compare_int_double(a.as_int(), b.as_double());
+  if (b.is_int())
+    return -compare_int_double(b.as_int(), a.as_double());
   double x = a.as_double();
   double y = b.as_double();
   // NaN sorts after every number and equal to itself, so the order stays total.
@@ -122,7 +134,8 @@ int compare_numbers(const value& a, const value& b) noexcept {
 int compare(const value& a, const value& b) noexcept {
   int ra = type_rank(a);
   int rb = type_rank(b);
-  if (ra != rb) return ra < rb ? -1 : 1;
+  if (ra != rb)
+    return ra < rb ? -1 : 1;
   switch (a.type()) {
   case kind::null:
     return 0;
@@ -139,7 +152,8 @@ int compare(const value& a, const value& b) noexcept {
     auto& x = a.as_array();
     auto& y = b.as_array();
     for (size_t i = 0; i < x.size() && i < y.size(); ++i)
-      if (int c = compare(x[i], y[i]); c != 0) return c;
+      if (int c = compare(x[i], y[i]); c != 0)
+        return c;
     return x.size() < y.size() ? -1 : (x.size() > y.size() ? 1 : 0);
   }
   case kind::object: {
@@ -149,8 +163,10 @@ int compare(const value& a, const value& b) noexcept {
     auto j = y.begin();
     for (; i != x.end() && j != y.end(); ++i, ++j) {
       int c = i->first.compare(j->first);
-      if (c != 0) return c < 0 ? -1 : 1;
-      if (int d = compare(i->second, j->second); d != 0) return d;
+      if (c != 0)
+        return c < 0 ? -1 : 1;
+      if (int d = compare(i->second, j->second); d != 0)
+        return d;
     }
     return i == x.end() ? (j == y.end() ? 0 : -1) : 1;
   }
@@ -159,8 +175,10 @@ int compare(const value& a, const value& b) noexcept {
 }
 
 bool operator==(const value& a, const value& b) noexcept {
-  if (a.is_number() && b.is_number()) return compare_numbers(a, b) == 0;
-  if (a.type() != b.type()) return false;
+  if (a.is_number() && b.is_number())
+    return compare_numbers(a, b) == 0;
+  if (a.type() != b.type())
+    return false;
   switch (a.type()) {
   case kind::null:
     return true;

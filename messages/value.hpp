@@ -142,13 +142,15 @@ inline object::object(std::initializer_list<member> members) : members_(members)
 
 inline value* object::find(std::string_view key) noexcept {
   for (auto& m : members_)
-    if (m.first == key) return &m.second;
+    if (m.first == key)
+      return &m.second;
   return nullptr;
 }
 
 inline const value* object::find(std::string_view key) const noexcept {
   for (auto& m : members_)
-    if (m.first == key) return &m.second;
+    if (m.first == key)
+      return &m.second;
   return nullptr;
 }
 

@@ -37,7 +37,8 @@ caf::error from_mdb(int rc, std::string_view what) {
     return make_error(errc::unavailable, std::move(msg));
   default:
     // Positive codes are errno values from the OS; LMDB's own codes are negative.
-    if (rc > 0) return make_error(errc::io_error, std::move(msg));
+    if (rc > 0)
+      return make_error(errc::io_error, std::move(msg));
     return make_error(errc::internal, std::move(msg));
   }
 }
@@ -56,7 +57,8 @@ int do_get(MDB_txn* txn, table t, std::string_view key, std::string_view& out) n
   MDB_val k = to_val(key);
   MDB_val v;
   int rc = mdb_get(txn, t.dbi, &k, &v);
-  if (rc == 0) out = from_val(v);
+  if (rc == 0)
+    out = from_val(v);
   return rc;
 }
 
@@ -70,26 +72,31 @@ read_txn::read_txn(read_txn&& other) noexcept : env_(other.env_), txn_(other.txn
 }
 
 read_txn::~read_txn() {
-  if (env_ != nullptr) env_->release(txn_);
+  if (env_ != nullptr)
+    env_->release(txn_);
 }
 
 caf::expected<std::optional<std::string_view>> read_txn::get(table t, std::string_view key) const {
   std::string_view out;
   int rc = do_get(txn_, t, key, out);
-  if (rc == MDB_NOTFOUND) return std::optional<std::string_view>{};
-  if (rc != 0) return from_mdb(rc, "read");
+  if (rc == MDB_NOTFOUND)
+    return std::optional<std::string_view>{};
+  if (rc != 0)
+    return from_mdb(rc, "read");
   return std::optional<std::string_view>{out};
 }
 
 caf::expected<cursor> read_txn::open_cursor(table t) const {
   MDB_cursor* c;
-  if (int rc = mdb_cursor_open(txn_, t.dbi, &c); rc != 0) return from_mdb(rc, "open cursor");
+  if (int rc = mdb_cursor_open(txn_, t.dbi, &c); rc != 0)
+    return from_mdb(rc, "open cursor");
   return cursor{c};
 }
 
 caf::expected<size_t> read_txn::count(table t) const {
   MDB_stat st;
-  if (int rc = mdb_stat(txn_, t.dbi, &st); rc != 0) return from_mdb(rc, "table stat");
+  if (int rc = mdb_stat(txn_, t.dbi, &st); rc != 0)
+    return from_mdb(rc, "table stat");
   return st.ms_entries;
 }
 
@@ -105,15 +112,18 @@ write_txn::~write_txn() {
 }
 
 caf::error write_txn::fail(int rc, std::string_view what) const {
-  if (rc_ == 0) rc_ = rc;
+  if (rc_ == 0)
+    rc_ = rc;
   return from_mdb(rc, what);
 }
 
 caf::expected<std::optional<std::string_view>> write_txn::get(table t, std::string_view key) const {
   std::string_view out;
   int rc = do_get(txn_, t, key, out);
-  if (rc == MDB_NOTFOUND) return std::optional<std::string_view>{};
-  if (rc != 0) return fail(rc, "read");
+  if (rc == MDB_NOTFOUND)
+    return std::optional<std::string_view>{};
+  if (rc != 0)
+    return fail(rc, "read");
   return std::optional<std::string_view>{out};
 }
 
@@ -125,7 +135,8 @@ caf::error write_txn::put(table t, std::string_view key, std::string_view val, u
     ++mutations_;
     return caf::none;
   }
-  if (rc == MDB_KEYEXIST) return from_mdb(rc, "put");
+  if (rc == MDB_KEYEXIST)
+    return from_mdb(rc, "put");
   // An oversized key or value is rejected before LMDB touches the transaction: report it
   // without breaking the transaction, so only the offending request fails.
   if (rc == MDB_BAD_VALSIZE)
@@ -141,18 +152,21 @@ caf::expected<bool> write_txn::del(table t, std::string_view key) {
     ++mutations_;
     return true;
   }
-  if (rc == MDB_NOTFOUND) return false;
+  if (rc == MDB_NOTFOUND)
+    return false;
   return fail(rc, "delete");
 }
 
 caf::expected<cursor> write_txn::open_cursor(table t) const {
   MDB_cursor* c;
-  if (int rc = mdb_cursor_open(txn_, t.dbi, &c); rc != 0) return fail(rc, "open cursor");
+  if (int rc = mdb_cursor_open(txn_, t.dbi, &c); rc != 0)
+    return fail(rc, "open cursor");
   return cursor{c};
 }
 
 caf::error write_txn::commit() {
-  if (txn_ == nullptr) return make_error(errc::internal, "commit of a finished transaction");
+  if (txn_ == nullptr)
+    return make_error(errc::internal, "commit of a finished transaction");
   if (rc_ != 0) {
     abort();
     return from_mdb(rc_, "commit of a failed transaction");
@@ -184,7 +198,8 @@ cursor::cursor(cursor&& other) noexcept
 
 cursor& cursor::operator=(cursor&& other) noexcept {
   if (this != &other) {
-    if (c_ != nullptr) mdb_cursor_close(c_);
+    if (c_ != nullptr)
+      mdb_cursor_close(c_);
     c_ = other.c_;
     valid_ = other.valid_;
     key_ = other.key_;
@@ -199,7 +214,8 @@ cursor& cursor::operator=(cursor&& other) noexcept {
 cursor::~cursor() {
   // LMDB frees the cursors of a write transaction when it ends, so a cursor must be destroyed
   // before its transaction commits or aborts (see the class comment).
-  if (c_ != nullptr) mdb_cursor_close(c_);
+  if (c_ != nullptr)
+    mdb_cursor_close(c_);
 }
 
 bool cursor::move(MDB_cursor_op op, std::string_view key) {
@@ -213,7 +229,8 @@ bool cursor::move(MDB_cursor_op op, std::string_view key) {
     return true;
   }
   valid_ = false;
-  if (rc != MDB_NOTFOUND && !err_) err_ = from_mdb(rc, "cursor move");
+  if (rc != MDB_NOTFOUND && !err_)
+    err_ = from_mdb(rc, "cursor move");
   return false;
 }
 
@@ -238,20 +255,24 @@ bool cursor::seek(std::string_view key) {
 }
 
 bool cursor::seek_before(std::string_view key) {
-  if (seek(key)) return prev();
-  if (err_) return false;
+  if (seek(key))
+    return prev();
+  if (err_)
+    return false;
   return last();
 }
 
 caf::error cursor::put_current(std::string_view val) {
   MDB_val k = to_val(key_);
   MDB_val v = to_val(val);
-  if (int rc = mdb_cursor_put(c_, &k, &v, MDB_CURRENT); rc != 0) return from_mdb(rc, "cursor put");
+  if (int rc = mdb_cursor_put(c_, &k, &v, MDB_CURRENT); rc != 0)
+    return from_mdb(rc, "cursor put");
   return caf::none;
 }
 
 caf::error cursor::del_current() {
-  if (int rc = mdb_cursor_del(c_, 0); rc != 0) return from_mdb(rc, "cursor delete");
+  if (int rc = mdb_cursor_del(c_, 0); rc != 0)
+    return from_mdb(rc, "cursor delete");
   // After a delete LMDB leaves the cursor on the following entry; GET_CURRENT reads it.
   move(MDB_GET_CURRENT);
   return caf::none;
@@ -265,9 +286,11 @@ caf::expected<std::unique_ptr<environment>> environment::open(env_options opts) 
   if (ec)
     return make_error(errc::io_error,
                       "cannot create data directory " + opts.path + ": " + ec.message());
-  if (opts.tables.size() > 64) return make_error(errc::invalid_argument, "at most 64 tables");
+  if (opts.tables.size() > 64)
+    return make_error(errc::invalid_argument, "at most 64 tables");
   MDB_env* env;
-  if (int rc = mdb_env_create(&env); rc != 0) return from_mdb(rc, "create environment");
+  if (int rc = mdb_env_create(&env); rc != 0)
+    return from_mdb(rc, "create environment");
   auto close_on_error = [&](int rc, std::string what) {
     mdb_env_close(env);
     return from_mdb(rc, what + " " + opts.path);
@@ -279,7 +302,8 @@ caf::expected<std::unique_ptr<environment>> environment::open(env_options opts) 
   if (int rc = mdb_env_set_mapsize(env, opts.initial_map_bytes); rc != 0)
     return close_on_error(rc, "set map size for");
   unsigned flags = MDB_NOTLS;
-  if (opts.sync == durability::process) flags |= MDB_NOSYNC;
+  if (opts.sync == durability::process)
+    flags |= MDB_NOSYNC;
   if (int rc = mdb_env_open(env, opts.path.c_str(), flags, 0640); rc != 0)
     return close_on_error(rc, "open store in");
   std::unique_ptr<environment> self{new environment(std::move(opts), env)};
@@ -288,7 +312,8 @@ caf::expected<std::unique_ptr<environment>> environment::open(env_options opts) 
   mdb_env_info(env, &info);
   self->map_bytes_ = info.me_mapsize;
   MDB_txn* txn;
-  if (int rc = mdb_txn_begin(env, nullptr, 0, &txn); rc != 0) return from_mdb(rc, "open tables");
+  if (int rc = mdb_txn_begin(env, nullptr, 0, &txn); rc != 0)
+    return from_mdb(rc, "open tables");
   for (auto& name : self->opts_.tables) {
     MDB_dbi dbi;
     if (int rc = mdb_dbi_open(txn, name.c_str(), MDB_CREATE, &dbi); rc != 0) {
@@ -297,7 +322,8 @@ caf::expected<std::unique_ptr<environment>> environment::open(env_options opts) 
     }
     self->tables_.emplace_back(name, table{dbi});
   }
-  if (int rc = mdb_txn_commit(txn); rc != 0) return from_mdb(rc, "open tables");
+  if (int rc = mdb_txn_commit(txn); rc != 0)
+    return from_mdb(rc, "open tables");
   return self;
 }
 
@@ -310,12 +336,14 @@ environment::~environment() {
 
 std::optional<table> environment::find_table(std::string_view name) const noexcept {
   for (auto& [n, t] : tables_)
-    if (n == name) return t;
+    if (n == name)
+      return t;
   return std::nullopt;
 }
 
 table environment::get_table(std::string_view name) const {
-  if (auto t = find_table(name)) return *t;
+  if (auto t = find_table(name))
+    return *t;
   std::fprintf(stderr, "debros: internal error: table '%.*s' was not declared\n",
                static_cast<int>(name.size()), name.data());
   std::abort();
@@ -324,7 +352,8 @@ table environment::get_table(std::string_view name) const {
 void environment::enter_reader() {
   for (;;) {
     readers_.fetch_add(1);
-    if (!resizing_.load()) return;
+    if (!resizing_.load())
+      return;
     // A resize is pending: step back out and wait for it to finish.
     leave_reader();
     std::unique_lock<std::mutex> guard{gate_mtx_};
@@ -351,7 +380,8 @@ caf::expected<read_txn> environment::read() {
   }
   int rc = txn != nullptr ? mdb_txn_renew(txn) : mdb_txn_begin(env_, nullptr, MDB_RDONLY, &txn);
   if (rc != 0) {
-    if (txn != nullptr) mdb_txn_abort(txn);
+    if (txn != nullptr)
+      mdb_txn_abort(txn);
     leave_reader();
     return from_mdb(rc, "begin read");
   }
@@ -369,7 +399,8 @@ void environment::release(MDB_txn* txn) noexcept {
 
 caf::expected<write_txn> environment::begin_write() {
   MDB_txn* txn;
-  if (int rc = mdb_txn_begin(env_, nullptr, 0, &txn); rc != 0) return from_mdb(rc, "begin write");
+  if (int rc = mdb_txn_begin(env_, nullptr, 0, &txn); rc != 0)
+    return from_mdb(rc, "begin write");
   return write_txn{txn};
 }
 
@@ -399,12 +430,14 @@ caf::error environment::grow() {
     resizing_.store(false);
   }
   gate_cv_.notify_all();
-  if (rc != 0) return from_mdb(rc, "grow map to " + std::to_string(next) + " bytes");
+  if (rc != 0)
+    return from_mdb(rc, "grow map to " + std::to_string(next) + " bytes");
   return caf::none;
 }
 
 caf::error environment::sync() {
-  if (int rc = mdb_env_sync(env_, 1); rc != 0) return from_mdb(rc, "sync");
+  if (int rc = mdb_env_sync(env_, 1); rc != 0)
+    return from_mdb(rc, "sync");
   return caf::none;
 }
 

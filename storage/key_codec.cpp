@@ -11,11 +11,14 @@ namespace {
 
 // Maps a double's bits so that unsigned comparison follows numeric order.
 uint64_t ordered_bits(double d) noexcept {
-  if (d == 0) d = 0.0; // fold -0.0 into +0.0
-  if (std::isnan(d)) d = std::numeric_limits<double>::quiet_NaN();
+  if (d == 0)
+    d = 0.0; // fold -0.0 into +0.0
+  if (std::isnan(d))
+    d = std::numeric_limits<double>::quiet_NaN();
   uint64_t u;
   std::memcpy(&u, &d, 8);
-  if (std::isnan(d)) u = 0x7ff8000000000000ull; // one canonical NaN
+  if (std::isnan(d))
+    u = 0x7ff8000000000000ull; // one canonical NaN
   return (u & 0x8000000000000000ull) ? ~u : (u | 0x8000000000000000ull);
 }
 
@@ -94,7 +97,8 @@ void append_key_int(std::string& out, int64_t x) {
   // there (at most 2^10 below 2^63), so it fits 16 bits.
   auto d = static_cast<double>(x); // round to nearest
   constexpr double two63 = 9223372036854775808.0;
-  if (d >= two63 || static_cast<int64_t>(d) > x) d = std::nextafter(d, -INFINITY);
+  if (d >= two63 || static_cast<int64_t>(d) > x)
+    d = std::nextafter(d, -INFINITY);
   auto residual = static_cast<uint64_t>(x - static_cast<int64_t>(d));
   append_number(out, d, static_cast<uint16_t>(residual));
 }
@@ -161,17 +165,21 @@ bool read_string(std::string_view& in, std::string* out) noexcept {
   size_t i = 0;
   while (i < in.size()) {
     if (in[i] != '\0') {
-      if (out) *out += in[i];
+      if (out)
+        *out += in[i];
       ++i;
       continue;
     }
-    if (i + 1 >= in.size()) return false;
+    if (i + 1 >= in.size())
+      return false;
     if (in[i + 1] == '\x01') {
       in.remove_prefix(i + 2);
       return true;
     }
-    if (in[i + 1] != '\xff') return false;
-    if (out) *out += '\0';
+    if (in[i + 1] != '\xff')
+      return false;
+    if (out)
+      *out += '\0';
     i += 2;
   }
   return false;
@@ -184,7 +192,8 @@ caf::error corrupt(const char* what) {
 } // namespace
 
 caf::expected<value> read_key(std::string_view& in) {
-  if (in.empty()) return corrupt("empty");
+  if (in.empty())
+    return corrupt("empty");
   auto tag = static_cast<uint8_t>(in[0]);
   in.remove_prefix(1);
   switch (tag) {
@@ -195,29 +204,34 @@ caf::expected<value> read_key(std::string_view& in) {
   case key_tag::true_:
     return value{true};
   case key_tag::number: {
-    if (in.size() < 10) return corrupt("truncated number");
+    if (in.size() < 10)
+      return corrupt("truncated number");
     double d = from_ordered_bits(read_u64(in));
     uint16_t residual = read_u16(in.substr(8));
     in.remove_prefix(10);
     constexpr double two63 = 9223372036854775808.0;
     if (std::isfinite(d) && d == std::floor(d) && d >= -two63 && d < two63)
       return value{static_cast<int64_t>(d) + static_cast<int64_t>(residual)};
-    if (residual != 0) return corrupt("residual on a non-integral number");
+    if (residual != 0)
+      return corrupt("residual on a non-integral number");
     return value{d};
   }
   case key_tag::string: {
     std::string s;
-    if (!read_string(in, &s)) return corrupt("unterminated string");
+    if (!read_string(in, &s))
+      return corrupt("unterminated string");
     return value{std::move(s)};
   }
   case key_tag::array: {
     array xs;
     while (!in.empty() && in[0] != '\0') {
       auto e = read_key(in);
-      if (!e) return e;
+      if (!e)
+        return e;
       xs.push_back(std::move(*e));
     }
-    if (in.empty()) return corrupt("unterminated array");
+    if (in.empty())
+      return corrupt("unterminated array");
     in.remove_prefix(1);
     return value{std::move(xs)};
   }
@@ -228,12 +242,15 @@ caf::expected<value> read_key(std::string_view& in) {
         return corrupt("object key is not a string");
       in.remove_prefix(1);
       std::string k;
-      if (!read_string(in, &k)) return corrupt("unterminated object key");
+      if (!read_string(in, &k))
+        return corrupt("unterminated object key");
       auto v = read_key(in);
-      if (!v) return v;
+      if (!v)
+        return v;
       obj.append_unchecked(std::move(k), std::move(*v));
     }
-    if (in.empty()) return corrupt("unterminated object");
+    if (in.empty())
+      return corrupt("unterminated object");
     in.remove_prefix(1);
     return value{std::move(obj)};
   }
@@ -246,7 +263,8 @@ bool skip_key(std::string_view& in) noexcept {
   // Iterative over nesting: `open` counts arrays and objects not yet closed.
   size_t open = 0;
   do {
-    if (in.empty()) return false;
+    if (in.empty())
+      return false;
     auto tag = static_cast<uint8_t>(in[0]);
     if (tag == 0 && open > 0) {
       in.remove_prefix(1);
@@ -260,11 +278,13 @@ bool skip_key(std::string_view& in) noexcept {
     case key_tag::true_:
       break;
     case key_tag::number:
-      if (in.size() < 10) return false;
+      if (in.size() < 10)
+        return false;
       in.remove_prefix(10);
       break;
     case key_tag::string:
-      if (!read_string(in, nullptr)) return false;
+      if (!read_string(in, nullptr))
+        return false;
       break;
     case key_tag::array:
       ++open;

@@ -21,7 +21,8 @@ std::string entry_key(std::string_view prefix, uint64_t seq) {
 
 // The sequence number of an entry key under `prefix`.
 bool entry_seq(std::string_view key, std::string_view prefix, uint64_t& seq) {
-  if (key.size() != prefix.size() + 8 || key.substr(0, prefix.size()) != prefix) return false;
+  if (key.size() != prefix.size() + 8 || key.substr(0, prefix.size()) != prefix)
+    return false;
   seq = read_u64(key.substr(prefix.size()));
   return true;
 }
@@ -34,17 +35,21 @@ caf::expected<uint64_t> outbox::append(write_txn& txn, std::string_view channel,
   // number ever used, so numbers are never reused even after the channel drains.
   auto prefix = channel_prefix(channel);
   auto marker = txn.get(table_, prefix);
-  if (!marker) return marker.error();
+  if (!marker)
+    return marker.error();
   uint64_t last = 0;
   if (*marker) {
-    if ((*marker)->size() != 8) return make_error(errc::corruption, "malformed outbox marker");
+    if ((*marker)->size() != 8)
+      return make_error(errc::corruption, "malformed outbox marker");
     last = read_u64(**marker);
   }
   auto seq = last + 1;
   std::string seq_bytes;
   append_u64(seq_bytes, seq);
-  if (auto err = txn.put(table_, prefix, seq_bytes)) return err;
-  if (auto err = txn.put(table_, entry_key(prefix, seq), payload)) return err;
+  if (auto err = txn.put(table_, prefix, seq_bytes))
+    return err;
+  if (auto err = txn.put(table_, entry_key(prefix, seq), payload))
+    return err;
   return seq;
 }
 
@@ -53,13 +58,16 @@ caf::expected<std::vector<outbox_entry>> outbox::read(const read_txn& txn, std::
   auto prefix = channel_prefix(channel);
   std::vector<outbox_entry> out;
   auto c = txn.open_cursor(table_);
-  if (!c) return c.error();
+  if (!c)
+    return c.error();
   for (bool ok = c->seek(entry_key(prefix, after + 1)); ok && out.size() < max; ok = c->next()) {
     uint64_t seq;
-    if (!entry_seq(c->key(), prefix, seq)) break;
+    if (!entry_seq(c->key(), prefix, seq))
+      break;
     out.push_back(outbox_entry{seq, std::string{c->val()}});
   }
-  if (c->error()) return c->error();
+  if (c->error())
+    return c->error();
   return out;
 }
 
@@ -67,51 +75,61 @@ caf::expected<size_t> outbox::remove_through(write_txn& txn, std::string_view ch
                                              uint64_t through) const {
   auto prefix = channel_prefix(channel);
   auto c = txn.open_cursor(table_);
-  if (!c) return c.error();
+  if (!c)
+    return c.error();
   size_t removed = 0;
   bool ok = c->seek(entry_key(prefix, 0));
   while (ok) {
     uint64_t seq;
-    if (!entry_seq(c->key(), prefix, seq) || seq > through) break;
-    if (auto err = c->del_current()) return err;
+    if (!entry_seq(c->key(), prefix, seq) || seq > through)
+      break;
+    if (auto err = c->del_current())
+      return err;
     ++removed;
     ok = c->valid();
   }
-  if (c->error()) return c->error();
+  if (c->error())
+    return c->error();
   return removed;
 }
 
 caf::expected<std::vector<std::string>> outbox::channels(const read_txn& txn) const {
   std::vector<std::string> out;
   auto c = txn.open_cursor(table_);
-  if (!c) return c.error();
+  if (!c)
+    return c.error();
   bool ok = c->first();
   while (ok) {
     std::string_view key = c->key();
     auto name = read_key(key);
-    if (!name || !name->is_string()) return make_error(errc::corruption, "malformed outbox key");
+    if (!name || !name->is_string())
+      return make_error(errc::corruption, "malformed outbox key");
     auto prefix = channel_prefix(name->as_string());
     // A channel with only its marker left has nothing pending.
     uint64_t seq;
     ok = c->seek(entry_key(prefix, 0));
-    if (ok && entry_seq(c->key(), prefix, seq)) out.push_back(name->as_string());
+    if (ok && entry_seq(c->key(), prefix, seq))
+      out.push_back(name->as_string());
     // Jump past every entry of this channel.
     ok = c->seek(prefix_end(prefix));
   }
-  if (c->error()) return c->error();
+  if (c->error())
+    return c->error();
   return out;
 }
 
 caf::expected<size_t> outbox::depth(const read_txn& txn, std::string_view channel) const {
   auto prefix = channel_prefix(channel);
   auto c = txn.open_cursor(table_);
-  if (!c) return c.error();
+  if (!c)
+    return c.error();
   size_t n = 0;
   uint64_t seq;
   for (bool ok = c->seek(entry_key(prefix, 0)); ok && entry_seq(c->key(), prefix, seq);
        ok = c->next())
     ++n;
-  if (c->error()) return c->error();
+  if (c->error())
+    return c->error();
   return n;
 }
 

@@ -43,13 +43,15 @@ caf::error append_record(std::string& out, const value& x) {
 
 caf::expected<std::string> encode_record(const value& x) {
   std::string out;
-  if (auto err = append_record(out, x)) return err;
+  if (auto err = append_record(out, x))
+    return err;
   return out;
 }
 
 caf::expected<std::string_view> record_body(std::string_view bytes, std::string_view what) {
   // Assert after read: version known and the body is exactly one msgpack item.
-  if (bytes.empty()) return make_error(errc::corruption, std::string{what} + ": empty record");
+  if (bytes.empty())
+    return make_error(errc::corruption, std::string{what} + ": empty record");
   auto version = static_cast<uint8_t>(bytes[0]);
   if (version != record_version)
     return make_error(errc::corruption,
@@ -60,16 +62,21 @@ caf::expected<std::string_view> record_body(std::string_view bytes, std::string_
   return body;
 }
 
+caf::expected<value> decode_body(std::string_view body, std::string_view what) {
+  auto decoded = from_msgpack(body, stored_limits());
+  if (!decoded)
+    return make_error(errc::corruption, std::string{what} + ": " + message_of(decoded.error()));
+  return decoded;
+}
+
 caf::expected<value> decode_record(std::string_view bytes, std::string_view what) {
-  if (bytes.empty()) return make_error(errc::corruption, std::string{what} + ": empty record");
+  if (bytes.empty())
+    return make_error(errc::corruption, std::string{what} + ": empty record");
   auto version = static_cast<uint8_t>(bytes[0]);
   if (version != record_version)
     return make_error(errc::corruption,
                       std::string{what} + ": unknown record version " + std::to_string(version));
-  auto decoded = from_msgpack(bytes.substr(1), stored_limits());
-  if (!decoded)
-    return make_error(errc::corruption, std::string{what} + ": " + message_of(decoded.error()));
-  return decoded;
+  return decode_body(bytes.substr(1), what);
 }
 
 } // namespace debros::storage

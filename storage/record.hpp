@@ -34,6 +34,10 @@ caf::expected<std::string> encode_record(const value& x);
 caf::expected<std::string_view> record_body(std::string_view bytes,
                                             std::string_view what = "record");
 
+/// Decodes the msgpack body of a stored record (what record_body returns). Failures are
+/// `corruption` naming `what`.
+caf::expected<value> decode_body(std::string_view body, std::string_view what = "record");
+
 /// Decodes a stored record. Every failure is `corruption` (stored bytes are never user input),
 /// with a message that names `what` ("document Post/abc").
 caf::expected<value> decode_record(std::string_view bytes, std::string_view what = "record");

@@ -10,7 +10,8 @@
 namespace debros::storage {
 
 writer::writer(environment& env, writer_options opts) : env_(env), opts_(opts) {
-  if (opts_.max_batch_requests == 0) opts_.max_batch_requests = 1;
+  if (opts_.max_batch_requests == 0)
+    opts_.max_batch_requests = 1;
   thread_ = std::thread{[this] { run(); }};
 }
 
@@ -36,7 +37,8 @@ void writer::submit(apply_fn apply, done_fn done) {
   bool wake = idle_;
   idle_ = false;
   guard.unlock();
-  if (wake) cv_.notify_one();
+  if (wake)
+    cv_.notify_one();
 }
 
 caf::error writer::write(apply_fn apply) {
@@ -53,8 +55,10 @@ void writer::stop() {
       stopping_ = true;
     }
     cv_.notify_one();
-    if (thread_.joinable()) thread_.join();
-    if (env_.options().sync == durability::process) env_.sync();
+    if (thread_.joinable())
+      thread_.join();
+    if (env_.options().sync == durability::process)
+      env_.sync();
   });
 }
 
@@ -84,7 +88,8 @@ void writer::run() {
         cv_.wait(guard, [&] { return !queue_.empty() || stopping_; });
         idle_ = false;
       }
-      if (queue_.empty()) return; // stopping and drained
+      if (queue_.empty())
+        return; // stopping and drained
       if (queue_.size() <= opts_.max_batch_requests) {
         batch.swap(queue_);
       } else {
@@ -134,7 +139,8 @@ void writer::run_batch(std::deque<request>& batch) {
     }
     bool redo = false;
     for (size_t i = 0; i < n && !redo; ++i) {
-      if (excluded[i]) continue;
+      if (excluded[i])
+        continue;
       auto before = txn->mutations();
       auto err = apply_one(batch[i].apply, *txn);
       if (txn->broken()) {
@@ -196,7 +202,8 @@ void writer::finish(std::deque<request>& batch, std::vector<caf::error>& results
   if (n > largest_batch_.load(std::memory_order_relaxed))
     largest_batch_.store(n, std::memory_order_relaxed);
   for (size_t i = 0; i < n; ++i) {
-    if (results[i]) failed_requests_.fetch_add(1, std::memory_order_relaxed);
+    if (results[i])
+      failed_requests_.fetch_add(1, std::memory_order_relaxed);
     try {
       batch[i].done(results[i]);
     } catch (const std::exception& e) {

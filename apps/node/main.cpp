@@ -55,11 +55,14 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   auto http = net::parse_endpoint(o.http);
-  if (!http) return fail(message_of(http.error()));
+  if (!http)
+    return fail(message_of(http.error()));
   auto cluster = net::parse_endpoint(o.cluster);
-  if (!cluster) return fail(message_of(cluster.error()));
+  if (!cluster)
+    return fail(message_of(cluster.error()));
   auto seeds = net::parse_endpoints(o.seeds);
-  if (!seeds) return fail(message_of(seeds.error()));
+  if (!seeds)
+    return fail(message_of(seeds.error()));
 
   // Signals are taken by sigwait below: block them before any thread starts so that every
   // thread inherits the mask.
@@ -73,7 +76,8 @@ int main(int argc, char** argv) {
   ro.data_dir = o.data_dir;
   ro.node_id = o.node_id;
   auto rt = runtime::start(ro);
-  if (!rt) return fail(message_of(rt.error()));
+  if (!rt)
+    return fail(message_of(rt.error()));
   std::cout << "debros-node ready http=" << net::to_string(*http)
             << " cluster=" << net::to_string(*cluster) << " node=" << (*rt)->node_id() << std::endl;
   int sig = 0;

@@ -66,13 +66,16 @@ value from_msgpack_cxx(const msgpack::object& o) {
 }
 
 bool same_kinds(const value& a, const value& b) {
-  if (a.type() != b.type()) return false;
+  if (a.type() != b.type())
+    return false;
   if (a.is_array()) {
     for (size_t i = 0; i < a.as_array().size(); ++i)
-      if (!same_kinds(a.as_array()[i], b.as_array()[i])) return false;
+      if (!same_kinds(a.as_array()[i], b.as_array()[i]))
+        return false;
   } else if (a.is_object()) {
     for (auto& [k, v] : a.as_object())
-      if (!same_kinds(v, *b.find(k))) return false;
+      if (!same_kinds(v, *b.find(k)))
+        return false;
   }
   return true;
 }

@@ -51,7 +51,8 @@ int main(int argc, char** argv) {
       for (long i = 0;; ++i) {
         auto suffix = std::to_string(th) + "/" + std::to_string(i);
         auto err = w.write([&](write_txn& txn) -> caf::error {
-          if (auto e = txn.put(t, "d/" + suffix, payload_for("d/" + suffix))) return e;
+          if (auto e = txn.put(t, "d/" + suffix, payload_for("d/" + suffix)))
+            return e;
           return txn.put(t, "m/" + suffix, "mirror");
         });
         if (err) {

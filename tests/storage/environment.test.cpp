@@ -125,7 +125,8 @@ TEST_CASE("writes past the initial map size succeed", "[storage][environment]") 
   for (int batch = 0; batch < 30; ++batch) {
     auto err = w.write([&, batch](write_txn& txn) -> caf::error {
       for (int i = 0; i < 100; ++i)
-        if (auto e = txn.put(t, "key" + std::to_string(batch * 100 + i), payload)) return e;
+        if (auto e = txn.put(t, "key" + std::to_string(batch * 100 + i), payload))
+          return e;
       return caf::none;
     });
     REQUIRE_FALSE(err);
@@ -158,7 +159,8 @@ TEST_CASE("the map grows while other threads read", "[storage][environment]") {
           continue;
         }
         auto v = r->get(t, "probe");
-        if (!v || !*v || **v != "ok") ++bad;
+        if (!v || !*v || **v != "ok")
+          ++bad;
         ++reads;
       }
     });

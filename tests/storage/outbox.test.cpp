@@ -35,7 +35,8 @@ TEST_CASE("outbox entries commit with the write that caused them", "[storage][ou
   writer w{*f.env};
   SECTION("committed together") {
     REQUIRE_FALSE(w.write([&](write_txn& txn) -> caf::error {
-      if (auto e = txn.put(f.docs, "doc1", "body")) return e;
+      if (auto e = txn.put(f.docs, "doc1", "body"))
+        return e;
       auto seq = f.box.append(txn, "index/Post", "add doc1");
       return seq ? caf::none : seq.error();
     }));
@@ -48,8 +49,10 @@ TEST_CASE("outbox entries commit with the write that caused them", "[storage][ou
   }
   SECTION("refused together") {
     auto err = w.write([&](write_txn& txn) -> caf::error {
-      if (auto e = txn.put(f.docs, "doc1", "body")) return e;
-      if (auto seq = f.box.append(txn, "index/Post", "add doc1"); !seq) return seq.error();
+      if (auto e = txn.put(f.docs, "doc1", "body"))
+        return e;
+      if (auto seq = f.box.append(txn, "index/Post", "add doc1"); !seq)
+        return seq.error();
       return make_error(errc::validation_failed, "the document was refused");
     });
     CHECK(err);
@@ -64,9 +67,11 @@ TEST_CASE("outbox channels are ordered, separate and drain by sequence", "[stora
   writer w{*f.env};
   for (int i = 1; i <= 5; ++i)
     REQUIRE_FALSE(w.write([&, i](write_txn& txn) -> caf::error {
-      if (auto s = f.box.append(txn, "a", "a" + std::to_string(i)); !s) return s.error();
+      if (auto s = f.box.append(txn, "a", "a" + std::to_string(i)); !s)
+        return s.error();
       if (i % 2 == 0)
-        if (auto s = f.box.append(txn, "b", "b" + std::to_string(i)); !s) return s.error();
+        if (auto s = f.box.append(txn, "b", "b" + std::to_string(i)); !s)
+          return s.error();
       return caf::none;
     }));
   {
@@ -82,7 +87,8 @@ TEST_CASE("outbox channels are ordered, separate and drain by sequence", "[stora
   }
   REQUIRE_FALSE(w.write([&](write_txn& txn) -> caf::error {
     auto n = f.box.remove_through(txn, "a", 3);
-    if (!n) return n.error();
+    if (!n)
+      return n.error();
     CHECK(*n == 3);
     return caf::none;
   }));

@@ -33,7 +33,8 @@ struct fixture {
   std::optional<std::string> get(const std::string& key) {
     auto r = env->read();
     auto v = r->get(t, key);
-    if (!*v) return std::nullopt;
+    if (!*v)
+      return std::nullopt;
     return std::string{**v};
   }
 };
@@ -46,7 +47,8 @@ struct latch {
   explicit latch(int n) : left(n) {}
   void count_down() {
     std::lock_guard<std::mutex> g{m};
-    if (--left == 0) cv.notify_all();
+    if (--left == 0)
+      cv.notify_all();
   }
   void wait() {
     std::unique_lock<std::mutex> g{m};
@@ -67,7 +69,8 @@ TEST_CASE("many concurrent requests share few commits", "[storage][writer]") {
     ths.emplace_back([&, i] {
       for (int j = 0; j < per_thread; ++j) {
         auto key = std::to_string(i) + ":" + std::to_string(j);
-        if (w.write([&](write_txn& txn) { return txn.put(f.t, key, "v"); })) ++failures;
+        if (w.write([&](write_txn& txn) { return txn.put(f.t, key, "v"); }))
+          ++failures;
       }
     });
   for (auto& th : ths)
@@ -104,7 +107,8 @@ TEST_CASE("a refused request fails alone and changes nothing", "[storage][writer
   submit(0, [&](write_txn& txn) { return txn.put(f.t, "a", "1"); });
   SECTION("refusing after changing the transaction") {
     submit(1, [&](write_txn& txn) -> caf::error {
-      if (auto e = txn.put(f.t, "b", "partial")) return e;
+      if (auto e = txn.put(f.t, "b", "partial"))
+        return e;
       return make_error(errc::validation_failed, "refused after a put");
     });
   }
@@ -141,12 +145,14 @@ TEST_CASE("requests in a batch see the writes of earlier requests", "[storage][w
     w.submit(
         [&](write_txn& txn) -> caf::error {
           auto cur = txn.get(f.t, "counter");
-          if (!cur) return cur.error();
+          if (!cur)
+            return cur.error();
           int v = *cur ? std::stoi(std::string{**cur}) : 0;
           return txn.put(f.t, "counter", std::to_string(v + 1));
         },
         [&](const caf::error& err) {
-          if (err) ++failures;
+          if (err)
+            ++failures;
           done.count_down();
         });
   done.wait();
@@ -161,7 +167,8 @@ TEST_CASE("stop commits what was queued and refuses what comes after", "[storage
   for (int i = 0; i < 1000; ++i)
     w->submit([&, i](write_txn& txn) { return txn.put(f.t, std::to_string(i), "v"); },
               [&](const caf::error& err) {
-                if (!err) ++acked;
+                if (!err)
+                  ++acked;
               });
   w->stop();
   CHECK(acked == 1000);
@@ -191,7 +198,8 @@ TEST_CASE("a full queue refuses at once instead of growing", "[storage][writer]"
   for (int i = 0; i < 10; ++i)
     w.submit([](write_txn&) { return caf::none; },
              [&](const caf::error& err) {
-               if (is(err, errc::unavailable)) ++refused;
+               if (is(err, errc::unavailable))
+                 ++refused;
              });
   CHECK(refused == 6);
   gate.set_value();

@@ -18,7 +18,8 @@ class child_process {
 public:
   explicit child_process(std::vector<std::string> argv) {
     int fds[2];
-    if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
+    if (pipe(fds) != 0)
+      throw std::runtime_error("pipe failed");
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
@@ -42,7 +43,8 @@ public:
       kill(pid_, SIGKILL);
       wait();
     }
-    if (out_ != nullptr) fclose(out_);
+    if (out_ != nullptr)
+      fclose(out_);
   }
 
   child_process(const child_process&) = delete;
@@ -53,14 +55,16 @@ public:
     line.clear();
     int c;
     while ((c = fgetc(out_)) != EOF) {
-      if (c == '\n') return true;
+      if (c == '\n')
+        return true;
       line += static_cast<char>(c);
     }
     return !line.empty();
   }
 
   void kill_now(int sig = SIGKILL) {
-    if (pid_ > 0) kill(pid_, sig);
+    if (pid_ > 0)
+      kill(pid_, sig);
   }
 
   /// Waits for the child and returns its wait status.

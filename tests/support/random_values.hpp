@@ -50,8 +50,10 @@ inline value edge_number(std::mt19937_64& rng) {
                                  std::numeric_limits<double>::infinity(),
                                  -std::numeric_limits<double>::infinity()};
   auto pick = rng() % 3;
-  if (pick == 0) return value{ints[rng() % (sizeof ints / sizeof ints[0])]};
-  if (pick == 1) return value{reals[rng() % (sizeof reals / sizeof reals[0])]};
+  if (pick == 0)
+    return value{ints[rng() % (sizeof ints / sizeof ints[0])]};
+  if (pick == 1)
+    return value{reals[rng() % (sizeof reals / sizeof reals[0])]};
   return value{static_cast<double>(static_cast<int64_t>(rng() % 2001) - 1000) / 8.0};
 }
 
@@ -80,7 +82,8 @@ inline value random_value(std::mt19937_64& rng, int depth = 0, bool finite = fal
     return value{(rng() & 1) == 1};
   case 2: {
     auto v = edge_number(rng);
-    if (finite && v.is_double() && !std::isfinite(v.as_double())) return value{int64_t{7}};
+    if (finite && v.is_double() && !std::isfinite(v.as_double()))
+      return value{int64_t{7}};
     return v;
   }
   case 3:

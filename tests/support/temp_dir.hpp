@@ -13,7 +13,8 @@ public:
   temp_dir() {
     auto base = std::filesystem::temp_directory_path() / "debros-test-XXXXXX";
     std::string tmpl = base.string();
-    if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    if (mkdtemp(tmpl.data()) == nullptr)
+      throw std::runtime_error("mkdtemp failed");
     path_ = tmpl;
   }
   ~temp_dir() {

@@ -1,0 +1,680 @@
+#include "messages/model.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <initializer_list>
+#include <limits>
+#include <regex>
+
+#include "messages/model_rules.hpp"
+
+namespace debros {
+
+using detail::check_rules;
+using detail::compile_pattern;
+using detail::invalid;
+using detail::is_finite_deep;
+using detail::normalize_date;
+using detail::type_matches;
+using detail::type_phrase;
+
+namespace {
+
+// -- names --------------------------------------------------------------------------------------
+
+// Indexed by the numeric value of each enum.
+constexpr std::string_view field_type_names[] = {"string", "number", "boolean",
+                                                 "array",  "object", "date"};
+constexpr std::string_view scope_names[] = {"global", "user"};
+constexpr std::string_view store_type_names[] = {"docstore", "keyvalue", "eventlog", "counter",
+                                                 "feed"};
+constexpr std::string_view shard_strategy_names[] = {"hash", "range", "user"};
+constexpr std::string_view pin_strategy_names[] = {"fixed", "popularity", "tiered"};
+constexpr std::string_view relation_type_names[] = {"belongsTo", "hasMany", "hasOne", "manyToMany"};
+constexpr std::string_view transform_names[] = {"none", "trim", "lowercase", "uppercase"};
+constexpr std::string_view event_names[] = {"create", "update", "delete"};
+
+template <size_t N, class E>
+std::string_view name_of(const std::string_view (&names)[N], E x) noexcept {
+  auto i = static_cast<size_t>(x);
+  return i < N ? names[i] : std::string_view{"unknown"};
+}
+
+// -- paths --------------------------------------------------------------------------------------
+
+std::string join_path(std::string_view prefix, std::string_view key) {
+  std::string path{prefix};
+  if (!path.empty())
+    path += '.';
+  path += key;
+  return path;
+}
+
+std::string index_path(std::string_view prefix, size_t i) {
+  return std::string{prefix} + '[' + std::to_string(i) + ']';
+}
+
+std::string quoted(std::string_view s) {
+  return "'" + std::string{s} + "'";
+}
+
+// -- reading the JSON definition ----------------------------------------------------------------
+
+caf::error check_keys(const object& obj, std::string_view path,
+                      std::initializer_list<std::string_view> allowed, std::string_view label) {
+  for (auto& m : obj)
+    if (std::find(allowed.begin(), allowed.end(), m.first) == allowed.end())
+      return invalid(join_path(path, m.first), label);
+  return caf::none;
+}
+
+// The object at `path`, nullptr when absent; an error when present but not an object.
+caf::expected<const object*> section(const value* v, std::string_view path) {
+  if (v == nullptr)
+    return static_cast<const object*>(nullptr);
+  if (!v->is_object())
+    return invalid(path, "must be an object");
+  return &v->as_object();
+}
+
+caf::error read_bool(const value& v, std::string_view path, bool& out) {
+  if (!v.is_bool())
+    return invalid(path, "must be a boolean");
+  out = v.as_bool();
+  return caf::none;
+}
+
+caf::error read_string(const value& v, std::string_view path, std::string& out) {
+  if (!v.is_string())
+    return invalid(path, "must be a string");
+  if (v.as_string().empty())
+    return invalid(path, "must not be empty");
+  out = v.as_string();
+  return caf::none;
+}
+
+caf::error read_number(const value& v, std::string_view path, std::optional<double>& out) {
+  if (!v.is_number() || !std::isfinite(v.as_double()))
+    return invalid(path, "must be a number");
+  out = v.as_double();
+  return caf::none;
+}
+
+// An integer in [lo, hi]; an integral real (4.0) counts as an integer.
+caf::error read_int(const value& v, std::string_view path, int64_t lo, int64_t hi, int64_t& out) {
+  value x = v;
+  normalize_date(x);
+  if (!x.is_int())
+    return invalid(path, "must be an integer");
+  if (x.as_int() < lo)
+    return invalid(path, "must be at least " + std::to_string(lo));
+  if (x.as_int() > hi)
+    return invalid(path, "must be at most " + std::to_string(hi));
+  out = x.as_int();
+  return caf::none;
+}
+
+template <class E, size_t N>
+caf::error read_enum(const value& v, std::string_view path, const std::string_view (&names)[N],
+                     std::string_view label, E& out, size_t first = 0) {
+  if (!v.is_string())
+    return invalid(path, "must be a string");
+  for (size_t i = first; i < N; ++i) {
+    if (names[i] == v.as_string()) {
+      out = static_cast<E>(i);
+      return caf::none;
+    }
+  }
+  return invalid(path, "unknown " + std::string{label} + " " + quoted(v.as_string()));
+}
+
+caf::error read_u32(const object& obj, std::string_view key, std::string_view path, int64_t lo,
+                    int64_t hi, uint32_t& out) {
+  const value* v = obj.find(key);
+  if (v == nullptr)
+    return caf::none;
+  int64_t x = 0;
+  if (auto err = read_int(*v, join_path(path, key), lo, hi, x))
+    return err;
+  out = static_cast<uint32_t>(x);
+  return caf::none;
+}
+
+// -- fields -------------------------------------------------------------------------------------
+
+caf::error parse_index(const value& v, std::string_view path, index_kind& out) {
+  if (v.is_bool()) {
+    out = v.as_bool() ? index_kind::local : index_kind::none;
+    return caf::none;
+  }
+  if (v.is_string() && v.as_string() == "global") {
+    out = index_kind::global;
+    return caf::none;
+  }
+  return invalid(path, "must be true, false or \"global\"");
+}
+
+caf::error parse_limits(const object& obj, std::string_view path, field_def& f) {
+  bool numeric = f.type == field_type::number || f.type == field_type::date;
+  bool sized = f.type == field_type::string || f.type == field_type::array;
+  for (auto [key, slot] : {std::pair{"min", &f.min}, {"max", &f.max}}) {
+    const value* v = obj.find(key);
+    if (v == nullptr)
+      continue;
+    auto at = join_path(path, key);
+    if (!numeric)
+      return invalid(at, "only for number and date fields");
+    if (auto err = read_number(*v, at, *slot))
+      return err;
+  }
+  if (f.min && f.max && *f.min > *f.max)
+    return invalid(join_path(path, "min"), "must not be greater than max");
+  for (auto [key, slot] : {std::pair{"minLength", &f.min_length}, {"maxLength", &f.max_length}}) {
+    const value* v = obj.find(key);
+    if (v == nullptr)
+      continue;
+    auto at = join_path(path, key);
+    if (!sized)
+      return invalid(at, "only for string and array fields");
+    int64_t n = 0;
+    if (auto err = read_int(*v, at, 0, std::numeric_limits<int64_t>::max(), n))
+      return err;
+    *slot = n;
+  }
+  if (f.min_length && f.max_length && *f.min_length > *f.max_length)
+    return invalid(join_path(path, "minLength"), "must not be greater than maxLength");
+  return caf::none;
+}
+
+// Reads `pattern` and `transform`; `rx` receives the compiled pattern for checking the default.
+caf::error parse_text_rules(const object& obj, std::string_view path, field_def& f,
+                            std::optional<std::regex>& rx) {
+  if (const value* v = obj.find("pattern")) {
+    auto at = join_path(path, "pattern");
+    if (f.type != field_type::string)
+      return invalid(at, "only for string fields");
+    if (auto err = read_string(*v, at, f.pattern))
+      return err;
+    auto compiled = compile_pattern(at, f.pattern);
+    if (!compiled)
+      return std::move(compiled.error());
+    rx = std::move(*compiled);
+  }
+  if (const value* v = obj.find("transform")) {
+    auto at = join_path(path, "transform");
+    if (f.type != field_type::string)
+      return invalid(at, "only for string fields");
+    return read_enum(*v, at, transform_names, "transform", f.transform, 1);
+  }
+  return caf::none;
+}
+
+caf::error parse_enum_values(const object& obj, std::string_view path, field_def& f) {
+  const value* v = obj.find("enum");
+  if (v == nullptr)
+    return caf::none;
+  auto at = join_path(path, "enum");
+  if (!v->is_array())
+    return invalid(at, "must be an array");
+  if (v->as_array().empty())
+    return invalid(at, "must not be empty");
+  for (size_t i = 0; i < v->as_array().size(); ++i) {
+    value x = v->as_array()[i];
+    if (f.type == field_type::date)
+      normalize_date(x);
+    if (!type_matches(f.type, x) || !is_finite_deep(x))
+      return invalid(index_path(at, i), "must be " + std::string{type_phrase(f.type)});
+    f.enum_values.push_back(std::move(x));
+  }
+  return caf::none;
+}
+
+// A default is stored in documents as if written by the client, so it must pass the field's
+// own rules.
+caf::error parse_default(const object& obj, std::string_view path, field_def& f,
+                         const std::optional<std::regex>& rx) {
+  const value* v = obj.find("default");
+  if (v == nullptr)
+    return caf::none;
+  auto at = join_path(path, "default");
+  value x = *v;
+  if (f.type == field_type::date)
+    normalize_date(x);
+  if (!is_finite_deep(x))
+    return invalid(at, "must hold only finite numbers");
+  std::vector<error_detail> failures;
+  check_rules(f, x, rx ? &*rx : nullptr, failures);
+  if (!failures.empty())
+    return invalid(at, failures.front().message);
+  f.default_value = std::move(x);
+  return caf::none;
+}
+
+caf::error parse_field(const value& rules, std::string_view path, field_def& f) {
+  if (!rules.is_object())
+    return invalid(path, "must be an object");
+  auto& obj = rules.as_object();
+  if (auto err = check_keys(obj, path,
+                            {"type", "required", "unique", "index", "default", "min", "max",
+                             "minLength", "maxLength", "pattern", "enum", "transform"},
+                            "unknown rule"))
+    return err;
+  const value* type = obj.find("type");
+  if (type == nullptr)
+    return invalid(join_path(path, "type"), "required");
+  if (auto err = read_enum(*type, join_path(path, "type"), field_type_names, "field type", f.type))
+    return err;
+  if (auto v = obj.find("required"))
+    if (auto err = read_bool(*v, join_path(path, "required"), f.required))
+      return err;
+  if (auto v = obj.find("unique"))
+    if (auto err = read_bool(*v, join_path(path, "unique"), f.unique))
+      return err;
+  if (auto v = obj.find("index"))
+    if (auto err = parse_index(*v, join_path(path, "index"), f.index))
+      return err;
+  if (auto err = parse_limits(obj, path, f))
+    return err;
+  std::optional<std::regex> rx;
+  if (auto err = parse_text_rules(obj, path, f, rx))
+    return err;
+  if (auto err = parse_enum_values(obj, path, f))
+    return err;
+  return parse_default(obj, path, f, rx);
+}
+
+caf::error parse_fields(const value* v, model_def& def) {
+  auto obj = section(v, "fields");
+  if (!obj)
+    return std::move(obj.error());
+  if (*obj == nullptr)
+    return caf::none;
+  bool user = def.scope == model_scope::user;
+  for (auto& [name, rules] : **obj) {
+    auto path = join_path("fields", name);
+    if (name.empty())
+      return invalid("fields", "a field name must not be empty");
+    // Queries address nested values by dotted paths: a dotted name could not be queried.
+    if (name.find('.') != std::string::npos)
+      return invalid(path, "must not contain '.'");
+    if (is_system_field(name) && !(user && name == "userId"))
+      return invalid(path, "is a system field and cannot be defined");
+    field_def f;
+    f.name = name;
+    if (auto err = parse_field(rules, path, f))
+      return err;
+    if (name == "userId" && f.type != field_type::string)
+      return invalid(join_path(path, "type"), "userId must be a string in a user-scoped model");
+    def.fields.push_back(std::move(f));
+  }
+  return caf::none;
+}
+
+// -- sharding, pinning, pubsub ------------------------------------------------------------------
+
+caf::error parse_bounds(const value& v, sharding_def& s) {
+  constexpr std::string_view path = "sharding.bounds";
+  if (!v.is_array())
+    return invalid(path, "must be an array");
+  auto& xs = v.as_array();
+  // Empty bounds mean "by first letter", the same as no bounds.
+  if (xs.empty())
+    return caf::none;
+  if (s.strategy != shard_strategy::range)
+    return invalid(path, "only for strategy range");
+  if (xs.size() != s.count - 1)
+    return invalid(path, "must hold count-1 = " + std::to_string(s.count - 1) + " values");
+  for (size_t i = 0; i < xs.size(); ++i) {
+    bool scalar = xs[i].is_string() || (xs[i].is_number() && std::isfinite(xs[i].as_double()));
+    if (!scalar)
+      return invalid(index_path(path, i), "must be a string or a number");
+    if (i > 0 && compare(xs[i - 1], xs[i]) >= 0)
+      return invalid(index_path(path, i), "must be greater than the bound before it");
+  }
+  s.bounds = xs;
+  return caf::none;
+}
+
+caf::error parse_sharding(const value* v, model_def& def) {
+  auto obj = section(v, "sharding");
+  if (!obj)
+    return std::move(obj.error());
+  auto& s = def.sharding;
+  if (*obj == nullptr) {
+    if (def.scope == model_scope::user)
+      s.key = "userId";
+    return caf::none;
+  }
+  auto& o = **obj;
+  if (auto err = check_keys(o, "sharding", {"strategy", "count", "key", "bounds"}, "unknown key"))
+    return err;
+  if (auto x = o.find("strategy"))
+    if (auto err = read_enum(*x, "sharding.strategy", shard_strategy_names, "sharding strategy",
+                             s.strategy))
+      return err;
+  bool by_user = def.scope == model_scope::user || s.strategy == shard_strategy::user;
+  s.key = by_user ? "userId" : "id";
+  if (auto x = o.find("key"))
+    if (auto err = read_string(*x, "sharding.key", s.key))
+      return err;
+  if (auto err = read_u32(o, "count", "sharding", 1, 1024, s.count))
+    return err;
+  if (auto x = o.find("bounds"))
+    return parse_bounds(*x, s);
+  return caf::none;
+}
+
+caf::error parse_pinning(const value* v, pinning_def& p) {
+  auto obj = section(v, "pinning");
+  if (!obj)
+    return std::move(obj.error());
+  if (*obj == nullptr)
+    return caf::none;
+  if (auto err = check_keys(**obj, "pinning", {"strategy", "factor"}, "unknown key"))
+    return err;
+  if (auto x = (*obj)->find("strategy"))
+    if (auto err =
+            read_enum(*x, "pinning.strategy", pin_strategy_names, "pinning strategy", p.strategy))
+      return err;
+  return read_u32(**obj, "factor", "pinning", 1, 1024, p.factor);
+}
+
+caf::error read_string_list(const value* v, std::string_view path, std::vector<std::string>& out) {
+  if (v == nullptr)
+    return caf::none;
+  if (!v->is_array())
+    return invalid(path, "must be an array");
+  for (size_t i = 0; i < v->as_array().size(); ++i) {
+    auto at = index_path(path, i);
+    std::string s;
+    if (auto err = read_string(v->as_array()[i], at, s))
+      return err;
+    if (std::find(out.begin(), out.end(), s) != out.end())
+      return invalid(at, "duplicate " + quoted(s));
+    out.push_back(std::move(s));
+  }
+  return caf::none;
+}
+
+caf::error parse_pubsub(const value* v, pubsub_def& p) {
+  auto obj = section(v, "pubsub");
+  if (!obj)
+    return std::move(obj.error());
+  if (*obj == nullptr)
+    return caf::none;
+  if (auto err = check_keys(**obj, "pubsub", {"events", "channels"}, "unknown key"))
+    return err;
+  if (auto err = read_string_list((*obj)->find("events"), "pubsub.events", p.events))
+    return err;
+  for (size_t i = 0; i < p.events.size(); ++i) {
+    auto& e = p.events[i];
+    if (std::find(std::begin(event_names), std::end(event_names), e) == std::end(event_names))
+      return invalid(index_path("pubsub.events", i),
+                     "unknown event " + quoted(e) + " (create, update or delete)");
+  }
+  return read_string_list((*obj)->find("channels"), "pubsub.channels", p.channels);
+}
+
+// -- relationships ------------------------------------------------------------------------------
+
+// Reads the string member `key`; when absent, refuses if `required`.
+caf::error read_member(const object& obj, std::string_view key, std::string_view path,
+                       bool required, std::string& out) {
+  auto at = join_path(path, key);
+  const value* v = obj.find(key);
+  if (v == nullptr)
+    return required ? invalid(at, "required") : caf::none;
+  return read_string(*v, at, out);
+}
+
+caf::error check_model_name(std::string_view path, const std::string& name) {
+  if (valid_model_name(name))
+    return caf::none;
+  return invalid(path, "invalid model name " + quoted(name));
+}
+
+caf::error parse_relation(const value& body, std::string_view path, relation_def& r) {
+  if (!body.is_object())
+    return invalid(path, "must be an object");
+  auto& obj = body.as_object();
+  if (auto err = check_keys(obj, path, {"type", "model", "foreignKey", "through", "otherKey"},
+                            "unknown key"))
+    return err;
+  const value* type = obj.find("type");
+  if (type == nullptr)
+    return invalid(join_path(path, "type"), "required");
+  if (auto err = read_enum(*type, join_path(path, "type"), relation_type_names, "relationship type",
+                           r.type))
+    return err;
+  bool m2m = r.type == relation_type::many_to_many;
+  if (auto err = read_member(obj, "model", path, true, r.model))
+    return err;
+  if (auto err = check_model_name(join_path(path, "model"), r.model))
+    return err;
+  if (auto err = read_member(obj, "foreignKey", path, true, r.foreign_key))
+    return err;
+  for (auto key : {"through", "otherKey"})
+    if (!m2m && obj.contains(key))
+      return invalid(join_path(path, key), "only for manyToMany");
+  if (!m2m)
+    return caf::none;
+  if (auto err = read_member(obj, "through", path, true, r.through))
+    return err;
+  if (auto err = check_model_name(join_path(path, "through"), r.through))
+    return err;
+  return read_member(obj, "otherKey", path, true, r.other_key);
+}
+
+caf::error parse_relationships(const value* v, model_def& def) {
+  auto obj = section(v, "relationships");
+  if (!obj)
+    return std::move(obj.error());
+  if (*obj == nullptr)
+    return caf::none;
+  for (auto& [name, body] : **obj) {
+    if (name.empty())
+      return invalid("relationships", "a relationship name must not be empty");
+    relation_def r;
+    r.name = name;
+    if (auto err = parse_relation(body, join_path("relationships", name), r))
+      return err;
+    def.relationships.push_back(std::move(r));
+  }
+  return caf::none;
+}
+
+caf::error parse_header(const object& obj, model_def& def) {
+  if (auto v = obj.find("name")) {
+    if (!v->is_string())
+      return invalid("name", "must be a string");
+    if (v->as_string() != def.name)
+      return invalid("name", "must equal the model name " + quoted(def.name));
+  }
+  if (auto v = obj.find("scope"))
+    if (auto err = read_enum(*v, "scope", scope_names, "scope", def.scope))
+      return err;
+  if (auto v = obj.find("type"))
+    if (auto err = read_enum(*v, "type", store_type_names, "store type", def.type))
+      return err;
+  return read_u32(obj, "version", "", 1, std::numeric_limits<uint32_t>::max(), def.version);
+}
+
+// -- canonical value ----------------------------------------------------------------------------
+
+// Integral bounds read back the same as integers, and print as people wrote them ("min": 0).
+value number_value(double x) {
+  constexpr double exact = 9007199254740992.0; // 2^53
+  if (x == std::trunc(x) && std::fabs(x) < exact)
+    return value{static_cast<int64_t>(x)};
+  return value{x};
+}
+
+value index_value(index_kind k) {
+  if (k == index_kind::global)
+    return value{"global"};
+  return value{k == index_kind::local};
+}
+
+value to_value(const field_def& f) {
+  object o{{"type", value{to_string(f.type)}},
+           {"required", f.required},
+           {"unique", f.unique},
+           {"index", index_value(f.index)}};
+  if (f.default_value)
+    o.set("default", *f.default_value);
+  if (f.min)
+    o.set("min", number_value(*f.min));
+  if (f.max)
+    o.set("max", number_value(*f.max));
+  if (f.min_length)
+    o.set("minLength", *f.min_length);
+  if (f.max_length)
+    o.set("maxLength", *f.max_length);
+  if (!f.pattern.empty())
+    o.set("pattern", f.pattern);
+  if (!f.enum_values.empty())
+    o.set("enum", value{f.enum_values});
+  if (f.transform != text_transform::none)
+    o.set("transform", value{to_string(f.transform)});
+  return value{std::move(o)};
+}
+
+value to_value(const relation_def& r) {
+  object o{{"type", value{to_string(r.type)}}, {"model", r.model}, {"foreignKey", r.foreign_key}};
+  if (r.type == relation_type::many_to_many) {
+    o.set("through", r.through);
+    o.set("otherKey", r.other_key);
+  }
+  return value{std::move(o)};
+}
+
+value string_array(const std::vector<std::string>& xs) {
+  array out;
+  for (auto& x : xs)
+    out.emplace_back(x);
+  return value{std::move(out)};
+}
+
+value to_value(const sharding_def& s) {
+  object o{{"strategy", value{to_string(s.strategy)}}, {"count", s.count}, {"key", s.key}};
+  if (!s.bounds.empty())
+    o.set("bounds", value{s.bounds});
+  return value{std::move(o)};
+}
+
+} // namespace
+
+// -- names --------------------------------------------------------------------------------------
+
+std::string_view to_string(field_type x) noexcept {
+  return name_of(field_type_names, x);
+}
+
+std::string_view to_string(model_scope x) noexcept {
+  return name_of(scope_names, x);
+}
+
+std::string_view to_string(store_type x) noexcept {
+  return name_of(store_type_names, x);
+}
+
+std::string_view to_string(shard_strategy x) noexcept {
+  return name_of(shard_strategy_names, x);
+}
+
+std::string_view to_string(pin_strategy x) noexcept {
+  return name_of(pin_strategy_names, x);
+}
+
+std::string_view to_string(relation_type x) noexcept {
+  return name_of(relation_type_names, x);
+}
+
+std::string_view to_string(text_transform x) noexcept {
+  return name_of(transform_names, x);
+}
+
+// -- model_def ----------------------------------------------------------------------------------
+
+const field_def* model_def::find_field(std::string_view name) const noexcept {
+  for (auto& f : fields)
+    if (f.name == name)
+      return &f;
+  return nullptr;
+}
+
+const relation_def* model_def::find_relation(std::string_view name) const noexcept {
+  for (auto& r : relationships)
+    if (r.name == name)
+      return &r;
+  return nullptr;
+}
+
+bool is_system_field(std::string_view name) noexcept {
+  return name == "id" || name == "createdAt" || name == "updatedAt" || name == "userId";
+}
+
+bool valid_model_name(std::string_view name) noexcept {
+  auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+  auto other = [&](char c) { return letter(c) || (c >= '0' && c <= '9') || c == '_' || c == '-'; };
+  return !name.empty() && name.size() <= 64 && letter(name[0]) &&
+         std::all_of(name.begin() + 1, name.end(), other);
+}
+
+caf::expected<model_def> parse_model(std::string_view name, const value& json) {
+  if (!valid_model_name(name))
+    return make_error(errc::invalid_argument,
+                      "invalid model name " + quoted(name) +
+                          ": use 1 to 64 letters, digits, '_' or '-', starting with a letter");
+  if (!json.is_object())
+    return make_error(errc::invalid_argument, "a model definition must be a JSON object");
+  auto& obj = json.as_object();
+  if (auto err = check_keys(obj, "",
+                            {"name", "scope", "type", "fields", "sharding", "pinning", "pubsub",
+                             "relationships", "version"},
+                            "unknown key"))
+    return err;
+  model_def def;
+  def.name = std::string{name};
+  if (auto err = parse_header(obj, def))
+    return err;
+  if (auto err = parse_fields(obj.find("fields"), def))
+    return err;
+  if (auto err = parse_sharding(obj.find("sharding"), def))
+    return err;
+  if (auto err = parse_pinning(obj.find("pinning"), def.pinning))
+    return err;
+  if (auto err = parse_pubsub(obj.find("pubsub"), def.pubsub))
+    return err;
+  if (auto err = parse_relationships(obj.find("relationships"), def))
+    return err;
+  return def;
+}
+
+value to_value(const model_def& def) {
+  object fields;
+  for (auto& f : def.fields)
+    fields.set(f.name, to_value(f));
+  object relationships;
+  for (auto& r : def.relationships)
+    relationships.set(r.name, to_value(r));
+  object pinning{{"strategy", value{to_string(def.pinning.strategy)}},
+                 {"factor", def.pinning.factor}};
+  object pubsub{{"events", string_array(def.pubsub.events)},
+                {"channels", string_array(def.pubsub.channels)}};
+  return value{object{{"name", def.name},
+                      {"scope", value{to_string(def.scope)}},
+                      {"type", value{to_string(def.type)}},
+                      {"fields", std::move(fields)},
+                      {"sharding", to_value(def.sharding)},
+                      {"pinning", std::move(pinning)},
+                      {"pubsub", std::move(pubsub)},
+                      {"relationships", std::move(relationships)},
+                      {"version", def.version}}};
+}
+
+bool same_definition(const model_def& a, const model_def& b) {
+  return to_value(a) == to_value(b);
+}
+
+} // namespace debros

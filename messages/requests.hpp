@@ -1,0 +1,162 @@
+// Requests and replies exchanged with the actors that own documents (shards, later user
+// databases) and with query coordinators. Plain structs, serialized positionally by `inspect`:
+// append fields, never reorder; a changed layout is a new type.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "caf/meta/type_name.hpp"
+
+#include "messages/msgpack_codec.hpp"
+#include "messages/query.hpp"
+#include "messages/value.hpp"
+
+namespace debros {
+
+/// Create a document. `doc` carries its `id` (the router assigns one when the caller gave none).
+/// Reply: the stored document.
+struct doc_create {
+  std::string model;
+  value doc;
+};
+
+/// Read a document by id. Reply: the document, or not_found.
+struct doc_get {
+  std::string model;
+  std::string id;
+};
+
+/// Merge `fields` into a document (PATCH; a null member removes the field), or replace its fields
+/// (PUT) when `replace`. Reply: the stored document.
+struct doc_update {
+  std::string model;
+  std::string id;
+  value fields;
+  bool replace = false;
+};
+
+/// Delete a document. Reply: true (not_found when absent).
+struct doc_remove {
+  std::string model;
+  std::string id;
+};
+
+/// Add `by` to a numeric field. Reply: the field's new value.
+struct doc_increment {
+  std::string model;
+  std::string id;
+  std::string field;
+  value by;
+};
+
+/// One document of a partition's answer: its sort tuple (query.hpp) and its msgpack body.
+struct query_hit {
+  std::vector<value> tuple;
+  std::string body;
+};
+
+/// The part of a query one partition answers: up to `k` best hits in order (after the cursor
+/// tuple `after`, when not empty), the number of all matches when `count_total`, and the partial
+/// aggregate when the query has one.
+struct partition_query {
+  query q;
+  uint64_t k = 0;
+  std::vector<value> after;
+  bool count_total = false;
+};
+
+/// How a partition answered: used an index or scanned, and how many documents it examined.
+struct partition_stats {
+  uint64_t examined = 0;
+  bool used_index = false;
+};
+
+struct partition_result {
+  std::vector<query_hit> hits;
+  uint64_t total = 0;
+  aggregate_state agg;
+  partition_stats stats;
+};
+
+/// What a query reports about its execution (visible to tests and metrics).
+struct query_stats {
+  /// Partitions (shards, user databases) the coordinator asked.
+  uint32_t partitions = 0;
+  /// Documents examined across partitions.
+  uint64_t examined = 0;
+  /// Partitions that answered from an index.
+  uint32_t indexed_partitions = 0;
+};
+
+/// The answer to a query: the page of documents (or the aggregate), the total when asked, and
+/// the cursor of the next page (empty when this page is the last).
+struct query_result {
+  std::vector<value> docs;
+  bool has_total = false;
+  uint64_t total = 0;
+  std::string next_cursor;
+  bool has_aggregate = false;
+  value aggregate;
+  query_stats stats;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, doc_create& x) {
+  return f(caf::meta::type_name("debros::doc_create"), x.model, x.doc);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, doc_get& x) {
+  return f(caf::meta::type_name("debros::doc_get"), x.model, x.id);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, doc_update& x) {
+  return f(caf::meta::type_name("debros::doc_update"), x.model, x.id, x.fields, x.replace);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, doc_remove& x) {
+  return f(caf::meta::type_name("debros::doc_remove"), x.model, x.id);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, doc_increment& x) {
+  return f(caf::meta::type_name("debros::doc_increment"), x.model, x.id, x.field, x.by);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, query_hit& x) {
+  return f(caf::meta::type_name("debros::query_hit"), x.tuple, x.body);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, partition_query& x) {
+  return f(caf::meta::type_name("debros::partition_query"), x.q, x.k, x.after, x.count_total);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, partition_stats& x) {
+  return f(caf::meta::type_name("debros::partition_stats"), x.examined, x.used_index);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, partition_result& x) {
+  return f(caf::meta::type_name("debros::partition_result"), x.hits, x.total, x.agg, x.stats);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, query_stats& x) {
+  return f(caf::meta::type_name("debros::query_stats"), x.partitions, x.examined,
+           x.indexed_partitions);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, query_result& x) {
+  return f(caf::meta::type_name("debros::query_result"), x.docs, x.has_total, x.total,
+           x.next_cursor, x.has_aggregate, x.aggregate, x.stats);
+}
+
+} // namespace debros

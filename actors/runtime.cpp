@@ -1,17 +1,23 @@
 #include "actors/runtime.hpp"
 
+#include <atomic>
 #include <random>
 #include <thread>
 
 #include "caf/actor_system.hpp"
 #include "caf/actor_system_config.hpp"
+#include "caf/send.hpp"
 
+#include "actors/engine.hpp"
+#include "actors/front.hpp"
 #include "messages/errc.hpp"
 #include "messages/init.hpp"
+#include "messages/json.hpp"
 
 namespace debros {
 
-const char* const runtime_tables[] = {"meta", nullptr};
+const char* const runtime_tables[] = {"meta",   "models",     "docs",   "index",
+                                      "unique", "tombstones", "outbox", nullptr};
 
 namespace {
 
@@ -21,11 +27,13 @@ caf::expected<std::string> stored_node_id(storage::environment& env, storage::wr
   auto meta = env.get_table("meta");
   {
     auto r = env.read();
-    if (!r) return r.error();
+    if (!r)
+      return r.error();
     auto v = r->get(meta, "node.id");
-    if (!v) return v.error();
-    if (*v && wanted.empty()) return std::string{**v};
-    if (*v && **v == wanted) return wanted;
+    if (!v)
+      return v.error();
+    if (*v && (wanted.empty() || **v == wanted))
+      return std::string{**v};
   }
   std::string id = wanted;
   if (id.empty()) {
@@ -47,8 +55,10 @@ struct runtime::impl {
   std::unique_ptr<storage::writer> writer;
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
+  std::unique_ptr<class engine> eng;
+  runtime_actor front;
   std::string node_id;
-  bool stopped = false;
+  std::atomic<bool> stopping{false};
 };
 
 caf::expected<std::unique_ptr<runtime>> runtime::start(runtime_options opts) {
@@ -61,19 +71,27 @@ caf::expected<std::unique_ptr<runtime>> runtime::start(runtime_options opts) {
   eo.initial_map_bytes = p->opts.initial_map_bytes;
   eo.sync = p->opts.sync;
   auto env = storage::environment::open(std::move(eo));
-  if (!env) return env.error();
+  if (!env)
+    return env.error();
   p->env = std::move(*env);
   p->writer = std::make_unique<storage::writer>(*p->env, p->opts.writer);
   auto id = stored_node_id(*p->env, *p->writer, p->opts.node_id);
-  if (!id) return id.error();
+  if (!id)
+    return id.error();
   p->node_id = std::move(*id);
   auto threads = p->opts.scheduler_threads;
-  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  if (threads == 0)
+    threads = std::max(1u, std::thread::hardware_concurrency());
   p->cfg.set("scheduler.max-threads", threads);
   p->cfg.set("logger.verbosity", caf::atom("quiet"));
   register_types(p->cfg);
   p->sys = std::make_unique<caf::actor_system>(p->cfg);
-  return std::unique_ptr<runtime>{new runtime(std::move(p))};
+  p->eng = std::make_unique<class engine>(*p->sys, *p->env, *p->writer);
+  std::unique_ptr<runtime> rt{new runtime(std::move(p))};
+  if (auto err = rt->impl_->eng->load())
+    return err;
+  rt->impl_->front = spawn_front(*rt->impl_->eng);
+  return rt;
 }
 
 runtime::runtime(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
@@ -83,11 +101,80 @@ runtime::~runtime() {
 }
 
 void runtime::stop() {
-  if (impl_->stopped) return;
-  impl_->stopped = true;
-  // Actors first (they may still submit writes), then the writer commits what is queued.
-  impl_->sys.reset();
-  impl_->writer->stop();
+  auto& p = *impl_;
+  if (p.stopping.exchange(true))
+    return;
+  // 1. The writer commits everything submitted; each completion reaches its actor as a message.
+  // 2. Stop messages queue behind those, so every in-flight operation is answered first.
+  // 3. The actor system waits for every actor to finish.
+  p.writer->stop();
+  if (p.eng)
+    p.eng->stop_actors();
+  if (p.front)
+    caf::anon_send(p.front, stop_atom::value);
+  p.front = nullptr;
+  p.eng.reset();
+  p.sys.reset();
+}
+
+bool runtime::stopping() const noexcept {
+  return impl_->stopping.load();
+}
+
+caf::expected<model_def> runtime::define(model_def def, bool* created) {
+  if (stopping())
+    return make_error(errc::shutting_down, "the runtime is stopping");
+  auto out = impl_->eng->define(std::move(def));
+  if (!out)
+    return out.error();
+  if (created != nullptr)
+    *created = out->created;
+  return std::move(out->def);
+}
+
+caf::expected<model_def> runtime::define_json(std::string_view name, std::string_view json_text,
+                                              bool* created) {
+  auto parsed = parse_json(json_text);
+  if (!parsed)
+    return parsed.error();
+  auto def = parse_model(name, *parsed);
+  if (!def)
+    return def.error();
+  return define(std::move(*def), created);
+}
+
+std::vector<model_def> runtime::models() const {
+  std::vector<model_def> out;
+  for (auto& [name, entry] : impl_->eng->snapshot()->models)
+    out.push_back(entry->def());
+  return out;
+}
+
+caf::expected<model_def> runtime::find_model(std::string_view name) const {
+  auto entry = impl_->eng->find(name);
+  if (!entry)
+    return entry.error();
+  return (*entry)->def();
+}
+
+caf::error runtime::add_hook(std::string_view model, hook_point at, before_hook fn) {
+  return impl_->eng->add_before_hook(model, at, std::move(fn));
+}
+
+caf::error runtime::add_hook(std::string_view model, hook_point at, after_hook fn) {
+  return impl_->eng->add_after_hook(model, at, std::move(fn));
+}
+
+caf::error runtime::add_validator(std::string_view model, std::string field, field_validator fn) {
+  return impl_->eng->add_validator(model, std::move(field), std::move(fn));
+}
+
+runtime_actor runtime::actor() const {
+  return impl_->front;
+}
+
+class engine& runtime::engine() noexcept {
+  return *impl_->eng;
 }
 
 const std::string& runtime::node_id() const noexcept {
@@ -108,6 +195,202 @@ caf::actor_system& runtime::system() noexcept {
 
 const runtime_options& runtime::options() const noexcept {
   return impl_->opts;
+}
+
+// -- model_handle ------------------------------------------------------------------------------
+
+caf::expected<value> model_handle::create(value doc) const {
+  return rt_->await<value>(
+      [&](reply_fn<value> done) { rt_->engine().create(name_, std::move(doc), std::move(done)); });
+}
+
+caf::expected<std::vector<std::string>> model_handle::create_batch(std::vector<value> docs) const {
+  return rt_->await<std::vector<std::string>>([&](reply_fn<std::vector<std::string>> done) {
+    rt_->engine().create_batch(name_, std::move(docs), std::move(done));
+  });
+}
+
+caf::expected<value> model_handle::get(std::string_view id) const {
+  if (rt_->stopping())
+    return make_error(errc::shutting_down, "the runtime is stopping");
+  return rt_->engine().get(name_, id);
+}
+
+caf::expected<value> model_handle::update(std::string id, value fields) const {
+  return rt_->await<value>([&](reply_fn<value> done) {
+    rt_->engine().update(name_, std::move(id), std::move(fields), false, std::move(done));
+  });
+}
+
+caf::expected<value> model_handle::replace(std::string id, value fields) const {
+  return rt_->await<value>([&](reply_fn<value> done) {
+    rt_->engine().update(name_, std::move(id), std::move(fields), true, std::move(done));
+  });
+}
+
+caf::error model_handle::remove(std::string id) const {
+  auto r = rt_->await<bool>(
+      [&](reply_fn<bool> done) { rt_->engine().remove(name_, std::move(id), std::move(done)); });
+  return r ? caf::none : r.error();
+}
+
+caf::expected<value> model_handle::increment(std::string id, std::string field, value by) const {
+  return rt_->await<value>([&](reply_fn<value> done) {
+    rt_->engine().increment(name_, std::move(id), std::move(field), std::move(by), std::move(done));
+  });
+}
+
+// -- query_builder -----------------------------------------------------------------------------
+
+query_builder::query_builder(runtime& rt, std::string model) : rt_(&rt) {
+  q_.model = std::move(model);
+  q_.where.type = query_expr::kind::all;
+}
+
+query_expr query_builder::cond(std::string path, query_op op, value operand) {
+  query_expr c;
+  c.type = query_expr::kind::cond;
+  c.path = std::move(path);
+  c.op = op;
+  c.operand = std::move(operand);
+  return c;
+}
+
+query_builder& query_builder::where(std::string path, query_op op, value operand) {
+  q_.where.children.push_back(cond(std::move(path), op, std::move(operand)));
+  return *this;
+}
+
+query_builder& query_builder::where(std::string path, std::string_view op, value operand) {
+  auto parsed = parse_op(op);
+  if (!parsed) {
+    if (!pending_)
+      pending_ = parsed.error();
+    return *this;
+  }
+  return where(std::move(path), *parsed, std::move(operand));
+}
+
+query_builder& query_builder::or_where(std::string path, std::string_view op, value operand) {
+  auto parsed = parse_op(op);
+  if (!parsed) {
+    if (!pending_)
+      pending_ = parsed.error();
+    return *this;
+  }
+  // (everything so far) OR (this condition)
+  query_expr any;
+  any.type = query_expr::kind::any;
+  any.children.push_back(std::move(q_.where));
+  any.children.push_back(cond(std::move(path), *parsed, std::move(operand)));
+  q_.where = query_expr{};
+  q_.where.type = query_expr::kind::all;
+  q_.where.children.push_back(std::move(any));
+  return *this;
+}
+
+query_builder& query_builder::where_any(std::vector<query_expr> alternatives) {
+  query_expr any;
+  any.type = query_expr::kind::any;
+  any.children = std::move(alternatives);
+  q_.where.children.push_back(std::move(any));
+  return *this;
+}
+
+query_builder& query_builder::where_in(std::string path, array values) {
+  return where(std::move(path), query_op::in, value{std::move(values)});
+}
+
+query_builder& query_builder::user_in(std::vector<std::string> users) {
+  q_.user_in = std::move(users);
+  return *this;
+}
+
+query_builder& query_builder::order_by(std::string path, bool descending) {
+  q_.order_by.push_back(sort_key{std::move(path), descending});
+  return *this;
+}
+
+query_builder& query_builder::limit(int64_t n) {
+  q_.limit = n;
+  return *this;
+}
+
+query_builder& query_builder::offset(int64_t n) {
+  q_.offset = n;
+  return *this;
+}
+
+query_builder& query_builder::after(std::string cursor) {
+  q_.after = std::move(cursor);
+  return *this;
+}
+
+query_builder& query_builder::with(std::string relation) {
+  q_.with.push_back(std::move(relation));
+  return *this;
+}
+
+query_builder& query_builder::with_total(bool on) {
+  q_.with_total = on;
+  return *this;
+}
+
+query_builder& query_builder::cache(int64_t seconds) {
+  q_.cache_s = seconds;
+  return *this;
+}
+
+caf::expected<query_result> query_builder::exec() const {
+  if (pending_)
+    return pending_;
+  auto q = q_;
+  return rt_->await<query_result>(
+      [&](reply_fn<query_result> done) { rt_->engine().run_query(std::move(q), std::move(done)); });
+}
+
+caf::expected<std::optional<value>> query_builder::first() const {
+  auto copy = *this;
+  copy.q_.limit = 1;
+  auto r = copy.exec();
+  if (!r)
+    return r.error();
+  if (r->docs.empty())
+    return std::optional<value>{};
+  return std::optional<value>{std::move(r->docs.front())};
+}
+
+caf::expected<value> query_builder::aggregate(aggregate_fn fn, std::string field) const {
+  auto copy = *this;
+  copy.q_.aggregate = fn;
+  copy.q_.aggregate_field = std::move(field);
+  auto r = copy.exec();
+  if (!r)
+    return r.error();
+  return std::move(r->aggregate);
+}
+
+caf::expected<uint64_t> query_builder::count() const {
+  auto v = aggregate(aggregate_fn::count, {});
+  if (!v)
+    return v.error();
+  return static_cast<uint64_t>(v->as_int());
+}
+
+caf::expected<value> query_builder::sum(std::string field) const {
+  return aggregate(aggregate_fn::sum, std::move(field));
+}
+
+caf::expected<value> query_builder::avg(std::string field) const {
+  return aggregate(aggregate_fn::avg, std::move(field));
+}
+
+caf::expected<value> query_builder::min(std::string field) const {
+  return aggregate(aggregate_fn::min, std::move(field));
+}
+
+caf::expected<value> query_builder::max(std::string field) const {
+  return aggregate(aggregate_fn::max, std::move(field));
 }
 
 } // namespace debros

@@ -1,0 +1,28 @@
+// The query coordinator: one actor per query. It scatters the query to the partitions that can
+// hold matches, gathers their best k = offset + limit + 1 hits, merges them in order, applies
+// the offset once, decodes only the page it returns and computes the next cursor. Partial
+// failure is an error: a query never answers with some partitions missing.
+#pragma once
+
+#include <memory>
+
+#include "caf/fwd.hpp"
+
+#include "actors/interfaces.hpp"
+
+namespace debros {
+
+struct model_entry;
+
+/// Largest offset a query may use; deeper pages are reached with cursors (`after`).
+constexpr int64_t query_offset_max = 100000;
+
+using coordinator_actor = caf::typed_actor<caf::replies_to<query>::with<query_result>,
+                                           caf::reacts_to<local_call<query, query_result>>>;
+
+/// Spawns a coordinator for one query on `entry`'s model. It answers one query (a request or a
+/// local_call) and quits.
+coordinator_actor spawn_coordinator(caf::actor_system& sys,
+                                    std::shared_ptr<const model_entry> entry);
+
+} // namespace debros

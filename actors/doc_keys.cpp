@@ -1,0 +1,127 @@
+#include "actors/doc_keys.hpp"
+
+#include <openssl/sha.h>
+
+#include "storage/key_codec.hpp"
+
+namespace debros::doc_keys {
+
+using storage::append_key;
+using storage::append_key_int;
+using storage::append_key_string;
+using storage::append_u16;
+using storage::append_u32;
+
+std::string model_prefix(uint32_t model_id) {
+  std::string out;
+  append_u32(out, model_id);
+  return out;
+}
+
+std::string shard_prefix(uint32_t model_id, uint32_t shard) {
+  std::string out;
+  append_u32(out, model_id);
+  append_u16(out, static_cast<uint16_t>(shard));
+  return out;
+}
+
+std::string doc_key(uint32_t model_id, uint32_t shard, std::string_view id) {
+  auto out = shard_prefix(model_id, shard);
+  out.append(id);
+  return out;
+}
+
+std::string_view id_of_doc_key(std::string_view key) noexcept {
+  return key.size() >= 6 ? key.substr(6) : std::string_view{};
+}
+
+std::string index_field_prefix(uint32_t model_id, std::string_view field) {
+  auto out = model_prefix(model_id);
+  append_key_string(out, field);
+  return out;
+}
+
+void append_index_value(std::string& out, const value& v) {
+  if (v.is_string() && v.as_string().size() > index_value_bytes_max) {
+    // Cut at exactly the same byte for every long string (keys are bytes, not text): cutting at
+    // UTF-8 boundaries would give two strings sharing 199 bytes prefixes of different lengths,
+    // whose key order could contradict the strings' order.
+    append_key_string(out, std::string_view{v.as_string()}.substr(0, index_value_bytes_max));
+    return;
+  }
+  if ((v.is_array() || v.is_object())) {
+    std::string enc;
+    append_key(enc, v);
+    if (enc.size() > index_value_bytes_max) {
+      // Too long to index whole: index the type only; candidates are re-checked anyway.
+      out += enc[0];
+      out += '\0';
+      return;
+    }
+    out += enc;
+    return;
+  }
+  append_key(out, v);
+}
+
+std::string index_value_prefix(uint32_t model_id, std::string_view field, const value& v) {
+  auto out = index_field_prefix(model_id, field);
+  append_index_value(out, v);
+  return out;
+}
+
+std::string index_key(uint32_t model_id, uint32_t shard, std::string_view field, const value& v,
+                      int64_t created_at, std::string_view id) {
+  auto out = index_value_prefix(model_id, field, v);
+  append_key_int(out, created_at);
+  append_u16(out, static_cast<uint16_t>(shard));
+  out.append(id);
+  return out;
+}
+
+bool split_index_key(std::string_view key, size_t field_prefix_size, index_entry& out) noexcept {
+  if (key.size() < field_prefix_size)
+    return false;
+  auto rest = key.substr(field_prefix_size);
+  auto start = rest;
+  if (!storage::skip_key(rest))
+    return false;
+  out.value_part = start.substr(0, start.size() - rest.size());
+  // createdAt: a number key (tag + 10 bytes), then the shard (2 bytes), then the id.
+  if (rest.size() < 13 || static_cast<uint8_t>(rest[0]) != storage::key_tag::number)
+    return false;
+  out.created_part = rest.substr(0, 11);
+  std::string_view num = out.created_part;
+  auto decoded = storage::read_key(num);
+  if (!decoded || !decoded->is_int())
+    return false;
+  out.created_at = decoded->as_int();
+  out.shard = storage::read_u16(rest.substr(11));
+  out.id = rest.substr(13);
+  return true;
+}
+
+std::string unique_key(uint32_t model_id, std::string_view field, const value& v) {
+  auto out = model_prefix(model_id);
+  append_key_string(out, field);
+  std::string enc;
+  append_key(enc, v);
+  if (enc.size() <= index_value_bytes_max) {
+    out += enc;
+  } else {
+    // Long values: a digest keeps the key short and equality exact (up to SHA-256 collisions).
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(enc.data()), enc.size(), digest);
+    out += '\xfe';
+    out.append(reinterpret_cast<const char*>(digest), sizeof digest);
+  }
+  return out;
+}
+
+std::string tombstone_key(uint32_t model_id, std::string_view id) {
+  auto out = model_prefix(model_id);
+  out.append(id);
+  return out;
+}
+
+} // namespace debros::doc_keys

@@ -1,0 +1,108 @@
+// The engine: the catalog of models and the routing of operations to the actors that own the
+// documents. Thread-safe: the embedded API, the HTTP gateway and the front actor all route
+// through it. Callbacks (reply_fn) are called once, either at once on the calling thread (for
+// errors found while routing) or later on the thread of the actor that completes the operation.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "caf/fwd.hpp"
+
+#include "actors/catalog.hpp"
+#include "actors/doc_writes.hpp"
+#include "actors/interfaces.hpp"
+#include "storage/environment.hpp"
+#include "storage/writer.hpp"
+
+namespace debros {
+
+/// The outcome of defining a model.
+struct define_outcome {
+  model_def def;
+  /// False when an identical definition existed already.
+  bool created = false;
+};
+
+class engine {
+public:
+  engine(caf::actor_system& sys, storage::environment& env, storage::writer& writer);
+  ~engine();
+
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  /// Loads the stored models and spawns their actors. Call once, before anything else.
+  caf::error load();
+
+  /// Defines a model: stores it and spawns its shards. An identical definition is accepted
+  /// (created = false); a different one under the same name is a conflict (change it with a
+  /// migration). Errors: invalid_argument for a definition that does not compile or has field
+  /// names longer than 64 bytes, conflict, storage errors.
+  caf::expected<define_outcome> define(model_def def);
+
+  /// The current catalog.
+  std::shared_ptr<const catalog_snapshot> snapshot() const;
+
+  /// The model named `name`, or not_found.
+  caf::expected<std::shared_ptr<const model_entry>> find(std::string_view name) const;
+
+  /// Attaches C++ extensions to a model (see catalog.hpp). Errors: not_found.
+  caf::error add_before_hook(std::string_view model, hook_point at, before_hook fn);
+  caf::error add_after_hook(std::string_view model, hook_point at, after_hook fn);
+  caf::error add_validator(std::string_view model, std::string field, field_validator fn);
+
+  // -- operations (asynchronous; see the header comment for where `done` runs) ----------------
+
+  void create(std::string model, value doc, reply_fn<value> done);
+  void update(std::string model, std::string id, value fields, bool replace, reply_fn<value> done);
+  void remove(std::string model, std::string id, reply_fn<bool> done);
+  void increment(std::string model, std::string id, std::string field, value by,
+                 reply_fn<value> done);
+  void run_query(query q, reply_fn<query_result> done);
+
+  /// Creates all documents or none, in one transaction. Hooks and validators run for each
+  /// document (in the batch's actor) before anything is written. Reply: the ids, in order.
+  void create_batch(std::string model, std::vector<value> docs,
+                    reply_fn<std::vector<std::string>> done);
+
+  /// Reads a document from the last committed state, on the calling thread (a snapshot read:
+  /// no actor involved). Errors: not_found, corruption.
+  caf::expected<value> get(std::string_view model, std::string_view id) const;
+
+  /// The shard of `entry` holding document `id`, or std::nullopt. When the model is sharded by
+  /// id this is computed; otherwise the shards are looked up.
+  caf::expected<std::optional<uint32_t>> locate(const model_entry& entry,
+                                                std::string_view id) const;
+
+  /// Assigns an id to `doc` when it has none (a new time-sortable id) and returns its shard.
+  /// Errors: invalid_argument when `doc` is not an object.
+  caf::expected<uint32_t> place(const model_entry& entry, value& doc) const;
+
+  /// Tells every actor to stop after the work already in its mailbox.
+  void stop_actors();
+
+  caf::actor_system& system() noexcept { return sys_; }
+  storage::environment& env() noexcept { return env_; }
+  storage::writer& writer() noexcept { return writer_; }
+  const doc_tables& tables() const noexcept { return tables_; }
+
+private:
+  caf::expected<std::shared_ptr<model_entry>> make_entry(uint32_t id, model_def def);
+  void publish(std::shared_ptr<const model_entry> entry);
+  caf::error update_extensions(std::string_view model,
+                               const std::function<void(model_extensions&)>& change);
+
+  caf::actor_system& sys_;
+  storage::environment& env_;
+  storage::writer& writer_;
+  doc_tables tables_;
+  mutable std::mutex mtx_; // guards snapshot_ and serializes define()
+  std::shared_ptr<const catalog_snapshot> snapshot_;
+  std::mutex define_mtx_;
+};
+
+} // namespace debros

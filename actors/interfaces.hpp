@@ -1,0 +1,75 @@
+// The typed interfaces of the engine's actors, and the local-only messages that carry a
+// callback instead of a response promise (used by the embedded API and the HTTP gateway, which
+// are not actors).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <type_traits>
+
+#include "caf/allowed_unsafe_message_type.hpp"
+#include "caf/atom.hpp"
+#include "caf/expected.hpp"
+#include "caf/replies_to.hpp"
+#include "caf/typed_actor.hpp"
+
+#include "messages/requests.hpp"
+
+namespace debros {
+
+// Atoms (at most 10 characters; kept out of namespace caf so they never clash with CAF's).
+using acks_atom = caf::atom_constant<caf::atom("acks")>;
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+
+/// A callback that receives the result of an operation exactly once, on the thread of the actor
+/// that completes it. It must not block (set a future, post to an event loop, send a message).
+template <class R>
+using reply_fn = std::function<void(caf::expected<R>)>;
+
+/// An operation sent from outside the actor system with its result callback. Local only: it
+/// never crosses nodes.
+template <class Op, class R>
+struct local_call {
+  Op op;
+  reply_fn<R> reply;
+};
+
+struct model_entry;
+
+/// Replaces the model entry a partition works with (new hooks or validators).
+struct set_model {
+  std::shared_ptr<const model_entry> entry;
+};
+
+/// A shard of a global model. Requests come from the runtime's front actor, coordinators and
+/// other nodes (typed requests), or from local callers (local_call).
+using shard_actor = caf::typed_actor<
+    caf::replies_to<doc_create>::with<value>, caf::replies_to<doc_get>::with<value>,
+    caf::replies_to<doc_update>::with<value>, caf::replies_to<doc_remove>::with<bool>,
+    caf::replies_to<doc_increment>::with<value>,
+    caf::replies_to<partition_query>::with<partition_result>,
+    caf::reacts_to<local_call<doc_create, value>>, caf::reacts_to<local_call<doc_get, value>>,
+    caf::reacts_to<local_call<doc_update, value>>, caf::reacts_to<local_call<doc_remove, bool>>,
+    caf::reacts_to<local_call<doc_increment, value>>, caf::reacts_to<acks_atom>,
+    caf::reacts_to<set_model>, caf::reacts_to<stop_atom>>;
+
+/// The runtime's handle for application actors: the same operations as the embedded API, by
+/// typed messages and without blocking. Replies come from the shard or coordinator that did the
+/// work.
+using runtime_actor = caf::typed_actor<
+    caf::replies_to<doc_create>::with<value>, caf::replies_to<doc_get>::with<value>,
+    caf::replies_to<doc_update>::with<value>, caf::replies_to<doc_remove>::with<bool>,
+    caf::replies_to<doc_increment>::with<value>, caf::replies_to<query>::with<query_result>,
+    caf::reacts_to<stop_atom>>;
+
+} // namespace debros
+
+namespace caf {
+
+template <class Op, class R>
+struct allowed_unsafe_message_type<debros::local_call<Op, R>> : std::true_type {};
+
+template <>
+struct allowed_unsafe_message_type<debros::set_model> : std::true_type {};
+
+} // namespace caf

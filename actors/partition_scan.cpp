@@ -1,0 +1,467 @@
+#include "actors/partition_scan.hpp"
+
+#include <algorithm>
+
+#include "actors/doc_keys.hpp"
+#include "messages/errc.hpp"
+#include "storage/key_codec.hpp"
+
+namespace debros {
+
+namespace {
+
+using storage::prefix_end;
+
+struct key_range {
+  std::string lo; // inclusive
+  std::string hi; // exclusive; empty: no upper bound
+};
+
+// -- candidate collection ----------------------------------------------------------------------
+
+// Receives candidate documents (their msgpack bodies), keeps what the query asks for.
+class collector {
+public:
+  collector(const partition_query& pq, bool streaming)
+      : q_(pq.q), k_(pq.k), after_(pq.after), streaming_(streaming),
+        need_all_(pq.count_total || pq.q.aggregate != aggregate_fn::none) {}
+
+  // Offers one candidate; `token` is its first-sort-key bytes in a streaming scan (equal tokens
+  // are ties). Returns false when the scan can stop.
+  bool offer(std::string_view body, std::string_view token) {
+    ++examined_;
+    if (!matches_msgpack(q_.where, body))
+      return true;
+    ++total_;
+    if (q_.aggregate != aggregate_fn::none)
+      add_to_aggregate(body);
+    if (done_collecting_)
+      return need_all_;
+    if (k_ == 0) {
+      done_collecting_ = true;
+      return need_all_;
+    }
+    auto tuple = sort_tuple_msgpack(body, q_.order_by);
+    if (!after_.empty() && compare_sort_tuples(tuple, after_, q_.order_by) <= 0)
+      return true;
+    if (streaming_)
+      return offer_streaming(std::move(tuple), body, token);
+    offer_heap(std::move(tuple), body);
+    return true;
+  }
+
+  partition_result finish(bool used_index) {
+    partition_result out;
+    auto less = [&](const query_hit& a, const query_hit& b) {
+      return compare_sort_tuples(a.tuple, b.tuple, q_.order_by) < 0;
+    };
+    std::sort(hits_.begin(), hits_.end(), less);
+    if (hits_.size() > k_)
+      hits_.resize(k_);
+    out.hits = std::move(hits_);
+    out.total = total_;
+    out.agg = agg_;
+    out.stats.examined = examined_;
+    out.stats.used_index = used_index;
+    return out;
+  }
+
+private:
+  bool offer_streaming(std::vector<value> tuple, std::string_view body, std::string_view token) {
+    if (hits_.size() < k_) {
+      hits_.push_back(query_hit{std::move(tuple), std::string{body}});
+      if (hits_.size() == k_)
+        tie_token_ = std::string{token};
+      return true;
+    }
+    if (token == tie_token_) {
+      hits_.push_back(query_hit{std::move(tuple), std::string{body}});
+      return true;
+    }
+    // Past the k-th hit's sort key: later candidates can only sort after it.
+    done_collecting_ = true;
+    return need_all_;
+  }
+
+  void offer_heap(std::vector<value> tuple, std::string_view body) {
+    // A max-heap on the sort order: the worst kept hit is at the front.
+    auto less = [&](const query_hit& a, const query_hit& b) {
+      return compare_sort_tuples(a.tuple, b.tuple, q_.order_by) < 0;
+    };
+    if (hits_.size() < k_) {
+      hits_.push_back(query_hit{std::move(tuple), std::string{body}});
+      std::push_heap(hits_.begin(), hits_.end(), less);
+      return;
+    }
+    if (compare_sort_tuples(tuple, hits_.front().tuple, q_.order_by) >= 0)
+      return;
+    std::pop_heap(hits_.begin(), hits_.end(), less);
+    hits_.back() = query_hit{std::move(tuple), std::string{body}};
+    std::push_heap(hits_.begin(), hits_.end(), less);
+  }
+
+  void add_to_aggregate(std::string_view body) {
+    if (q_.aggregate == aggregate_fn::count) {
+      aggregate_add(agg_, q_.aggregate, nullptr);
+      return;
+    }
+    auto v = extract_msgpack(body, q_.aggregate_field);
+    aggregate_add(agg_, q_.aggregate, &v);
+  }
+
+  const query& q_;
+  uint64_t k_;
+  const std::vector<value>& after_;
+  bool streaming_;
+  bool need_all_;
+  bool done_collecting_ = false;
+  std::vector<query_hit> hits_;
+  std::string tie_token_;
+  uint64_t examined_ = 0;
+  uint64_t total_ = 0;
+  aggregate_state agg_;
+};
+
+// -- scanning ----------------------------------------------------------------------------------
+
+caf::expected<std::string_view> body_of(std::string_view record) {
+  // The version byte is checked on every read; the msgpack body is walked by the bounds-checked
+  // reader of the query evaluation, and fully checked when it becomes a hit's reply.
+  if (record.empty() || static_cast<uint8_t>(record[0]) != 1)
+    return make_error(errc::corruption, "document record with an unknown version");
+  return record.substr(1);
+}
+
+// Visits the entries of `t` with keys in `r`, forward or backward, until `fn` returns false.
+template <class F>
+caf::error scan_range(const storage::read_txn& txn, storage::table t, const key_range& r,
+                      bool reverse, F&& fn) {
+  auto c = txn.open_cursor(t);
+  if (!c)
+    return c.error();
+  bool ok;
+  if (!reverse)
+    ok = c->seek(r.lo);
+  else
+    ok = r.hi.empty() ? c->last() : c->seek_before(r.hi);
+  while (ok) {
+    auto k = c->key();
+    if (reverse ? k < std::string_view{r.lo} : (!r.hi.empty() && k >= std::string_view{r.hi}))
+      break;
+    caf::error err;
+    if (!fn(*c, err))
+      return err;
+    ok = reverse ? c->prev() : c->next();
+  }
+  return c->error();
+}
+
+class planner {
+public:
+  planner(const storage::read_txn& txn, const partition_layout& layout, const model_def& def,
+          const partition_query& pq)
+      : txn_(txn), layout_(layout), def_(def), pq_(pq), keys_(pq.q.order_by) {
+    if (pq.q.where.type == query_expr::kind::all)
+      for (auto& c : pq.q.where.children)
+        if (c.type == query_expr::kind::cond)
+          conds_.push_back(&c);
+  }
+
+  caf::expected<partition_result> run() {
+    const query_expr* eq = find_cond(is_eq_lookup);
+    const sort_key* first = keys_.empty() ? nullptr : &keys_[0];
+    if (eq != nullptr && first != nullptr && first->path == "createdAt")
+      return stream_eq_by_created(*eq, first->descending);
+    if (first != nullptr && ordered_index(first->path)) {
+      if (auto* rc = find_range_on(first->path))
+        return stream_index(first->path, range_of(*rc), first->descending);
+      if (eq == nullptr)
+        return stream_index(first->path, key_range{}, first->descending);
+    }
+    if (eq == nullptr && (first == nullptr || (first->path == "id" && keys_.size() <= 2)))
+      return stream_docs(first != nullptr && first->descending);
+    if (eq != nullptr)
+      return heap_index(eq->path, {prefix_range(*eq, eq->operand)});
+    if (auto* in = find_cond(is_in_lookup)) {
+      // One prefix per distinct value (1 and 1.0 share one), so no document is offered twice.
+      std::vector<key_range> ranges;
+      for (auto& v : in->operand.as_array())
+        ranges.push_back(prefix_range(*in, v));
+      std::sort(ranges.begin(), ranges.end(),
+                [](const key_range& a, const key_range& b) { return a.lo < b.lo; });
+      ranges.erase(std::unique(ranges.begin(), ranges.end(),
+                               [](const key_range& a, const key_range& b) { return a.lo == b.lo; }),
+                   ranges.end());
+      return heap_index(in->path, ranges);
+    }
+    if (auto* rc = find_cond(is_range_lookup))
+      return heap_index(rc->path, {range_of(*rc)});
+    return heap_docs();
+  }
+
+private:
+  // -- condition classification --
+
+  bool indexed(const std::string& f) const {
+    return std::find(layout_.indexed.begin(), layout_.indexed.end(), f) != layout_.indexed.end();
+  }
+
+  // An index whose key order is the order of the field's values.
+  bool ordered_index(const std::string& f) const {
+    if (!indexed(f))
+      return false;
+    if (f == "createdAt")
+      return true;
+    auto* fd = def_.find_field(f);
+    return fd != nullptr && fd->type != field_type::array && fd->type != field_type::object;
+  }
+
+  static bool scalar(const value& v) { return !v.is_array() && !v.is_object(); }
+
+  static bool is_eq_lookup(const query_expr& c) {
+    return c.op == query_op::eq && scalar(c.operand);
+  }
+
+  static bool is_in_lookup(const query_expr& c) {
+    if (c.op != query_op::in || !c.operand.is_array() || c.operand.as_array().size() > 64)
+      return false;
+    auto& xs = c.operand.as_array();
+    return std::all_of(xs.begin(), xs.end(), [](const value& v) { return scalar(v); });
+  }
+
+  static bool is_range_lookup(const query_expr& c) {
+    switch (c.op) {
+    case query_op::gt:
+    case query_op::ge:
+    case query_op::lt:
+    case query_op::le:
+    case query_op::starts_with:
+      return scalar(c.operand);
+    case query_op::between:
+      return c.operand.is_array() && c.operand.as_array().size() == 2;
+    default:
+      return false;
+    }
+  }
+
+  template <class Pred>
+  const query_expr* find_cond(Pred pred) const {
+    for (auto* c : conds_)
+      if (indexed(c->path) && pred(*c))
+        return c;
+    return nullptr;
+  }
+
+  const query_expr* find_range_on(const std::string& f) const {
+    for (auto* c : conds_)
+      if (c->path == f && (is_range_lookup(*c) || is_eq_lookup(*c)))
+        return c;
+    return nullptr;
+  }
+
+  // -- key ranges --
+
+  std::string field_prefix(const std::string& f) const {
+    std::string out = layout_.index_base;
+    storage::append_key_string(out, f);
+    return out;
+  }
+
+  std::string value_prefix(const std::string& f, const value& v) const {
+    auto out = field_prefix(f);
+    doc_keys::append_index_value(out, v);
+    return out;
+  }
+
+  key_range prefix_range(const query_expr& c, const value& v) const {
+    auto p = value_prefix(c.path, v);
+    return key_range{p, prefix_end(p)};
+  }
+
+  // The index range holding every candidate of a range condition: values of the operand's type
+  // on the condition's side. Candidates are re-checked, so bounds may be generous.
+  key_range range_of(const query_expr& c) const {
+    auto fp = field_prefix(c.path);
+    // The key range of the operand's type: its tag byte; false (0x10) and true (0x11) form one
+    // range, since `< true` matches false.
+    auto type_start = [&](const value& v) {
+      std::string t = fp;
+      if (v.is_bool()) {
+        t += static_cast<char>(storage::key_tag::false_);
+        return t;
+      }
+      doc_keys::append_index_value(t, v);
+      t.resize(fp.size() + 1);
+      return t;
+    };
+    auto type_end = [&](const value& v) {
+      std::string t = fp;
+      if (v.is_bool()) {
+        t += static_cast<char>(storage::key_tag::true_ + 1);
+        return t;
+      }
+      return prefix_end(type_start(v));
+    };
+    auto at = [&](const value& v) { return value_prefix(c.path, v); };
+    switch (c.op) {
+    case query_op::eq:
+      return prefix_range(c, c.operand);
+    case query_op::gt:
+    case query_op::ge:
+      return key_range{at(c.operand), type_end(c.operand)};
+    case query_op::lt:
+    case query_op::le:
+      return key_range{type_start(c.operand), prefix_end(at(c.operand))};
+    case query_op::between: {
+      auto& lohi = c.operand.as_array();
+      return key_range{at(lohi[0]), prefix_end(at(lohi[1]))};
+    }
+    case query_op::starts_with: {
+      auto p = at(c.operand);
+      // Drop the string terminator (0x00 0x01): every string extending the operand follows.
+      if (c.operand.is_string() && p.size() >= 2)
+        p.resize(p.size() - 2);
+      return key_range{p, prefix_end(p)};
+    }
+    default:
+      return key_range{fp, prefix_end(fp)};
+    }
+  }
+
+  // Narrows `r` to start (or end, for reverse scans) at `pos`, where a cursor points.
+  static void seek_to(key_range& r, const std::string& pos, bool reverse) {
+    if (!reverse) {
+      if (pos > r.lo)
+        r.lo = pos;
+    } else {
+      auto end = prefix_end(pos);
+      if (r.hi.empty() || (!end.empty() && end < r.hi))
+        r.hi = end;
+    }
+  }
+
+  // -- scans --
+
+  caf::expected<std::string_view> fetch(std::string_view id) {
+    auto key = layout_.docs_prefix;
+    key.append(id);
+    auto rec = txn_.get(layout_.docs, key);
+    if (!rec)
+      return rec.error();
+    if (!*rec)
+      return make_error(errc::corruption,
+                        "index entry without document " + def_.name + "/" + std::string{id});
+    return body_of(**rec);
+  }
+
+  // Walks index entries in `r`; `by_created` makes the createdAt part the tie token, otherwise
+  // the value part is.
+  caf::error walk_index(const std::string& field, key_range r, bool reverse, bool by_created,
+                        collector& col) {
+    auto fp_size = field_prefix(field).size();
+    return scan_range(txn_, layout_.index, r, reverse, [&](storage::cursor& c, caf::error& err) {
+      doc_keys::index_entry e;
+      if (!doc_keys::split_index_key(c.key(), fp_size, e)) {
+        err = make_error(errc::corruption, "malformed index entry of " + def_.name + "." + field);
+        return false;
+      }
+      if (e.shard != layout_.shard)
+        return true; // another shard's document
+      auto body = fetch(e.id);
+      if (!body) {
+        err = std::move(body.error());
+        return false;
+      }
+      return col.offer(*body, by_created ? e.created_part : e.value_part);
+    });
+  }
+
+  caf::expected<partition_result> stream_eq_by_created(const query_expr& eq, bool reverse) {
+    collector col{pq_, true};
+    auto vp = value_prefix(eq.path, eq.operand);
+    key_range r{vp, prefix_end(vp)};
+    if (!pq_.after.empty() && pq_.after[0].is_int()) {
+      std::string pos = vp;
+      storage::append_key_int(pos, pq_.after[0].as_int());
+      seek_to(r, pos, reverse);
+    }
+    if (auto err = walk_index(eq.path, r, reverse, true, col))
+      return err;
+    return col.finish(true);
+  }
+
+  caf::expected<partition_result> stream_index(const std::string& field, key_range r,
+                                               bool reverse) {
+    collector col{pq_, true};
+    if (r.lo.empty()) {
+      auto fp = field_prefix(field);
+      r = key_range{fp, prefix_end(fp)};
+    }
+    if (!pq_.after.empty())
+      seek_to(r, value_prefix(field, pq_.after[0]), reverse);
+    if (auto err = walk_index(field, r, reverse, false, col))
+      return err;
+    return col.finish(true);
+  }
+
+  caf::expected<partition_result> heap_index(const std::string& field,
+                                             const std::vector<key_range>& ranges) {
+    collector col{pq_, false};
+    for (auto& r : ranges)
+      if (auto err = walk_index(field, r, false, false, col))
+        return err;
+    return col.finish(true);
+  }
+
+  caf::error walk_docs(key_range r, bool reverse, collector& col) {
+    auto id_offset = layout_.docs_prefix.size();
+    return scan_range(txn_, layout_.docs, r, reverse, [&](storage::cursor& c, caf::error& err) {
+      auto body = body_of(c.val());
+      if (!body) {
+        err = std::move(body.error());
+        return false;
+      }
+      return col.offer(*body, c.key().substr(id_offset));
+    });
+  }
+
+  caf::expected<partition_result> stream_docs(bool reverse) {
+    collector col{pq_, true};
+    key_range r{layout_.docs_prefix, prefix_end(layout_.docs_prefix)};
+    if (!pq_.after.empty() && pq_.after[0].is_string())
+      seek_to(r, layout_.docs_prefix + pq_.after[0].as_string(), reverse);
+    if (auto err = walk_docs(r, reverse, col))
+      return err;
+    return col.finish(false);
+  }
+
+  caf::expected<partition_result> heap_docs() {
+    collector col{pq_, false};
+    if (auto err =
+            walk_docs(key_range{layout_.docs_prefix, prefix_end(layout_.docs_prefix)}, false, col))
+      return err;
+    return col.finish(false);
+  }
+
+  const storage::read_txn& txn_;
+  const partition_layout& layout_;
+  const model_def& def_;
+  const partition_query& pq_;
+  const std::vector<sort_key>& keys_;
+  std::vector<const query_expr*> conds_;
+};
+
+} // namespace
+
+caf::expected<partition_result> run_partition_query(storage::environment& env,
+                                                    const partition_layout& layout,
+                                                    const model_def& def,
+                                                    const partition_query& pq) {
+  auto txn = env.read();
+  if (!txn)
+    return txn.error();
+  planner p{*txn, layout, def, pq};
+  return p.run();
+}
+
+} // namespace debros

@@ -1,0 +1,50 @@
+// How one partition (a shard; later a user database) answers its part of a query, from LMDB,
+// inside one read snapshot. Used by the partition actors; no actor code here.
+//
+// Access paths, chosen from the top-level (ANDed) conditions and the first sort key:
+// - streaming scans, whose order equals the first sort key, stop once they hold k hits and the
+//   next candidate's first sort key differs from the k-th's (so ties are resolved exactly):
+//     equality on an indexed field, ordered by createdAt   -> reverse/forward prefix scan,
+//     a range condition on an indexed field ordered by it  -> range scan of that index,
+//     ordered by an indexed field or createdAt             -> scan of that index,
+//     ordered by id or unordered                           -> scan of the documents;
+// - otherwise candidates come from an index (equality, `in`, range) when one applies, or from
+//   all documents, and the best k are kept in a heap.
+// Every candidate is checked against the whole `where` on its stored bytes. Counting a total or
+// an aggregate visits every candidate (no early stop). A cursor (`after`) seeks the scan to
+// its position when the scan's order allows, and filters otherwise.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "caf/expected.hpp"
+
+#include "messages/model.hpp"
+#include "messages/requests.hpp"
+#include "storage/environment.hpp"
+
+namespace debros {
+
+/// Where a partition's data lives: its documents are `docs_prefix + id` in `docs`; its index
+/// entries are those of `index_base + key_string(field) + value + createdAt + shard + id` in
+/// `index` whose shard is `shard` (see doc_keys.hpp).
+struct partition_layout {
+  storage::table docs;
+  storage::table index;
+  std::string docs_prefix;
+  std::string index_base;
+  uint32_t shard = 0;
+  /// The fields with an index in this partition (see local_index_fields).
+  std::vector<std::string> indexed;
+};
+
+/// Answers `pq` for one partition. Errors: corruption for damaged records or index entries,
+/// storage errors of the read.
+caf::expected<partition_result> run_partition_query(storage::environment& env,
+                                                    const partition_layout& layout,
+                                                    const model_def& def,
+                                                    const partition_query& pq);
+
+} // namespace debros

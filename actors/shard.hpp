@@ -1,0 +1,35 @@
+// The shard actor: owns the documents of one partition of a global model and their local
+// indexes. All writes to its documents go through it.
+//
+// Concurrency: operations on one document are serialized. While a write of document X waits for
+// its commit, later operations on X wait in a queue and run, in order, once it is durable; they
+// read the committed document, so no update is lost. Queued increments of one document are
+// coalesced into a single write. Reads never wait: they see the last committed state.
+// Uniqueness is checked inside the writer's transaction, which serializes every write of the
+// node, so `unique` holds across all shards of a model, also under concurrent creates.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "caf/fwd.hpp"
+
+#include "actors/interfaces.hpp"
+#include "storage/environment.hpp"
+#include "storage/writer.hpp"
+
+namespace debros {
+
+struct model_entry;
+
+struct shard_config {
+  std::shared_ptr<const model_entry> entry;
+  uint32_t shard = 0;
+  storage::environment* env = nullptr;
+  storage::writer* writer = nullptr;
+};
+
+/// Spawns a shard. It lives until it receives stop_atom.
+shard_actor spawn_shard(caf::actor_system& sys, shard_config cfg);
+
+} // namespace debros

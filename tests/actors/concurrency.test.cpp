@@ -1,0 +1,108 @@
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <thread>
+
+#include "caf/scoped_actor.hpp"
+
+#include "tests/support/runtime_fixture.hpp"
+
+using namespace debros;
+using namespace debros::test;
+
+TEST_CASE("concurrent increments are never lost", "[actors][concurrency]") {
+  runtime_fixture f;
+  f.define("Post", R"({"fields": {"views": {"type": "number", "default": 0}},
+                       "sharding": {"count": 4}})");
+  auto posts = f.rt->model("Post");
+  auto id = posts.create(value{object{}})->find("id")->as_string();
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 10; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10; ++i)
+        if (!posts.increment(id, "views"))
+          ++failures;
+    });
+  for (auto& t : threads)
+    t.join();
+  CHECK(failures == 0);
+  CHECK(posts.get(id)->find("views")->as_int() == 100);
+  SECTION("asynchronous bursts are coalesced and still exact") {
+    std::atomic<int> done{0};
+    std::atomic<int> errors{0};
+    for (int i = 0; i < 1000; ++i)
+      f.rt->engine().increment("Post", id, "views", value{2}, [&](caf::expected<value> v) {
+        if (!v)
+          ++errors;
+        ++done;
+      });
+    while (done < 1000)
+      std::this_thread::sleep_for(std::chrono::milliseconds{1});
+    CHECK(errors == 0);
+    CHECK(posts.get(id)->find("views")->as_int() == 2100);
+    // Coalescing: far fewer commits than increments.
+    CHECK(f.rt->writer().stats().commits < 1000);
+  }
+  SECTION("an increment past a maximum fails alone") {
+    f.define("Capped", R"({"fields": {"n": {"type": "number", "default": 0, "max": 5}}})");
+    auto capped = f.rt->model("Capped");
+    auto cid = capped.create(value{object{}})->find("id")->as_string();
+    CHECK(capped.increment(cid, "n", value{5}));
+    auto over = capped.increment(cid, "n", value{1});
+    REQUIRE_FALSE(over);
+    CHECK(code_of(over.error()) == errc::validation_failed);
+    CHECK(capped.get(cid)->find("n")->as_int() == 5);
+  }
+}
+
+TEST_CASE("concurrent creates with the same unique value: exactly one wins",
+          "[actors][concurrency]") {
+  runtime_fixture f;
+  f.define("User", R"({"fields": {"username": {"type": "string", "unique": true}},
+                       "sharding": {"count": 4}})");
+  auto users = f.rt->model("User");
+  for (int round = 0; round < 5; ++round) {
+    auto name = "name" + std::to_string(round);
+    std::atomic<int> wins{0};
+    std::atomic<int> conflicts{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 16; ++t)
+      threads.emplace_back([&] {
+        auto r = users.create(value{object{{"username", name}}});
+        if (r)
+          ++wins;
+        else if (code_of(r.error()) == errc::conflict)
+          ++conflicts;
+      });
+    for (auto& t : threads)
+      t.join();
+    CHECK(wins == 1);
+    CHECK(conflicts == 15);
+  }
+  CHECK(*users.count() == 5);
+}
+
+TEST_CASE("application actors use the runtime by typed messages", "[actors][concurrency]") {
+  runtime_fixture f;
+  f.define("Note", R"({"fields": {"text": {"type": "string"}}, "sharding": {"count": 2}})");
+  caf::scoped_actor self{f.rt->system()};
+  auto rt = f.rt->actor();
+  std::string id;
+  self->request(rt, std::chrono::seconds(10), doc_create{"Note", value{object{{"text", "hi"}}}})
+      .receive([&](value& doc) { id = doc.find("id")->as_string(); },
+               [&](caf::error& err) { FAIL(message_of(err)); });
+  REQUIRE(id.size() == 26);
+  self->request(rt, std::chrono::seconds(10), doc_get{"Note", id})
+      .receive([&](value& doc) { CHECK(doc.find("text")->as_string() == "hi"); },
+               [&](caf::error& err) { FAIL(message_of(err)); });
+  query q;
+  q.model = "Note";
+  q.where.type = query_expr::kind::all;
+  self->request(rt, std::chrono::seconds(10), q)
+      .receive([&](query_result& r) { CHECK(r.docs.size() == 1); },
+               [&](caf::error& err) { FAIL(message_of(err)); });
+  self->request(rt, std::chrono::seconds(10), doc_get{"Note", "missing"})
+      .receive([&](value&) { FAIL("expected not_found"); },
+               [&](caf::error& err) { CHECK(code_of(err) == errc::not_found); });
+}

@@ -1,0 +1,395 @@
+#include <catch2/catch.hpp>
+
+#include "tests/support/runtime_fixture.hpp"
+
+using namespace debros;
+using namespace debros::test;
+
+namespace {
+
+constexpr std::string_view user_model = R"({
+  "fields": {
+    "username": {"type": "string", "required": true, "unique": true, "minLength": 3,
+                 "transform": "trim"},
+    "email": {"type": "string", "required": true, "pattern": "^[^@]+@[^@]+$",
+              "transform": "lowercase"},
+    "score": {"type": "number", "default": 0, "min": 0},
+    "tags": {"type": "array", "default": []},
+    "isActive": {"type": "boolean", "default": true, "index": true}
+  },
+  "sharding": {"strategy": "hash", "count": 4, "key": "id"}
+})";
+
+} // namespace
+
+TEST_CASE("a created document gets an id, timestamps, defaults and transforms",
+          "[actors][documents]") {
+  runtime_fixture f;
+  f.define("User", user_model);
+  auto users = f.rt->model("User");
+  auto doc = users.create(f.doc(R"({"username": "  alice ", "email": "Alice@Example.COM"})"));
+  REQUIRE(doc);
+  CHECK(doc->find("id")->as_string().size() == 26);
+  CHECK(doc->find("createdAt")->is_int());
+  CHECK(*doc->find("createdAt") == *doc->find("updatedAt"));
+  CHECK(doc->find("username")->as_string() == "alice");
+  CHECK(doc->find("email")->as_string() == "alice@example.com");
+  CHECK(doc->find("score")->as_int() == 0);
+  CHECK(doc->find("isActive")->as_bool());
+  SECTION("and reads back as stored") {
+    auto got = users.get(doc->find("id")->as_string());
+    REQUIRE(got);
+    CHECK(*got == *doc);
+  }
+  SECTION("a supplied id is kept") {
+    auto bob = users.create(f.doc(R"({"id": "bob-1", "username": "bob", "email": "b@x.io"})"));
+    REQUIRE(bob);
+    CHECK(bob->find("id")->as_string() == "bob-1");
+    CHECK(users.get("bob-1"));
+  }
+}
+
+TEST_CASE("a document that fails validation is refused whole and changes nothing",
+          "[actors][documents]") {
+  runtime_fixture f;
+  f.define("User", user_model);
+  auto users = f.rt->model("User");
+  auto bad = users.create(f.doc(R"({"username": "al", "email": "nope", "score": -1, "x": 1})"));
+  REQUIRE_FALSE(bad);
+  CHECK(code_of(bad.error()) == errc::validation_failed);
+  auto details = details_of(bad.error());
+  std::vector<std::string> fields;
+  for (auto& d : details)
+    fields.push_back(d.field);
+  CHECK_THAT(fields, Catch::Matchers::UnorderedEquals(
+                         std::vector<std::string>{"username", "email", "score", "x"}));
+  CHECK(*users.count() == 0);
+  SECTION("a missing required field names the field") {
+    auto r = users.create(f.doc(R"({"email": "a@b.c"})"));
+    REQUIRE_FALSE(r);
+    REQUIRE(details_of(r.error()).size() == 1);
+    CHECK(details_of(r.error())[0].message == "username is required");
+  }
+  SECTION("a non-object is invalid") {
+    auto r = users.create(value{array{1}});
+    REQUIRE_FALSE(r);
+    CHECK(code_of(r.error()) == errc::invalid_argument);
+  }
+}
+
+TEST_CASE("updates merge or replace and keep the system fields", "[actors][documents]") {
+  runtime_fixture f;
+  f.define("User", user_model);
+  auto users = f.rt->model("User");
+  auto doc = *users.create(f.doc(R"({"username": "carol", "email": "c@x.io", "score": 5})"));
+  auto id = doc.find("id")->as_string();
+  SECTION("patch merges, null removes") {
+    auto r = users.update(id, f.doc(R"({"score": 9, "tags": null})"));
+    REQUIRE(r);
+    CHECK(r->find("score")->as_int() == 9);
+    CHECK(r->find("username")->as_string() == "carol");
+    CHECK(r->find("tags") == nullptr);
+    CHECK(*r->find("createdAt") == *doc.find("createdAt"));
+    CHECK(r->find("updatedAt")->as_int() >= doc.find("updatedAt")->as_int());
+    CHECK(*users.get(id) == *r);
+  }
+  SECTION("put replaces the fields, defaults fill the rest") {
+    auto r = users.replace(id, f.doc(R"({"username": "carol2", "email": "c2@x.io"})"));
+    REQUIRE(r);
+    CHECK(r->find("score")->as_int() == 0);
+    CHECK(r->find("id")->as_string() == id);
+  }
+  SECTION("an invalid update changes nothing") {
+    auto r = users.update(id, f.doc(R"({"score": -3})"));
+    REQUIRE_FALSE(r);
+    CHECK(code_of(r.error()) == errc::validation_failed);
+    CHECK(users.get(id)->find("score")->as_int() == 5);
+  }
+  SECTION("the id cannot change") {
+    auto r = users.update(id, f.doc(R"({"id": "other"})"));
+    REQUIRE_FALSE(r);
+    CHECK(code_of(r.error()) == errc::invalid_argument);
+  }
+  SECTION("unknown documents are not found") {
+    auto r = users.update("missing", f.doc(R"({"score": 1})"));
+    REQUIRE_FALSE(r);
+    CHECK(code_of(r.error()) == errc::not_found);
+  }
+}
+
+TEST_CASE("deletes remove the document and its index entries", "[actors][documents]") {
+  runtime_fixture f;
+  f.define("User", user_model);
+  auto users = f.rt->model("User");
+  auto doc = *users.create(f.doc(R"({"username": "dave", "email": "d@x.io", "isActive": false})"));
+  auto id = doc.find("id")->as_string();
+  REQUIRE_FALSE(users.remove(id));
+  CHECK(code_of(users.get(id).error()) == errc::not_found);
+  CHECK(code_of(users.remove(id)) == errc::not_found);
+  CHECK(*users.query().where("isActive", "=", false).count() == 0);
+  SECTION("a deleted unique value is free again") {
+    CHECK(users.create(f.doc(R"({"username": "dave", "email": "d2@x.io"})")));
+  }
+}
+
+TEST_CASE("unique values are refused across shards", "[actors][documents]") {
+  runtime_fixture f;
+  f.define("User", user_model);
+  auto users = f.rt->model("User");
+  REQUIRE(users.create(f.doc(R"({"username": "erin", "email": "e@x.io"})")));
+  // Different ids land on different shards; the unique index is one for the model.
+  for (int i = 0; i < 8; ++i) {
+    auto r = users.create(
+        f.doc(R"({"id": "e)" + std::to_string(i) + R"(", "username": "erin", "email": "e@y.io"})"));
+    REQUIRE_FALSE(r);
+    CHECK(code_of(r.error()) == errc::conflict);
+    CHECK_THAT(message_of(r.error()), Catch::Contains("username"));
+  }
+  SECTION("an update may not take a used value either") {
+    auto other = *users.create(f.doc(R"({"username": "frank", "email": "f@x.io"})"));
+    auto r = users.update(other.find("id")->as_string(), f.doc(R"({"username": "erin"})"));
+    REQUIRE_FALSE(r);
+    CHECK(code_of(r.error()) == errc::conflict);
+    CHECK(users.get(other.find("id")->as_string())->find("username")->as_string() == "frank");
+  }
+  SECTION("a duplicate id is a conflict") {
+    REQUIRE(users.create(f.doc(R"({"id": "same", "username": "gg1", "email": "g@x.io"})")));
+    auto r = users.create(f.doc(R"({"id": "same", "username": "gg2", "email": "g@x.io"})"));
+    REQUIRE_FALSE(r);
+    CHECK(code_of(r.error()) == errc::conflict);
+  }
+}
+
+TEST_CASE("batch creates are all or nothing", "[actors][documents]") {
+  runtime_fixture f;
+  f.define("User", user_model);
+  auto users = f.rt->model("User");
+  SECTION("all valid: every id, in order") {
+    std::vector<value> docs;
+    for (int i = 0; i < 50; ++i)
+      docs.push_back(
+          f.doc(R"({"username": "user)" + std::to_string(i) + R"(", "email": "u@x.io"})"));
+    auto ids = users.create_batch(docs);
+    REQUIRE(ids);
+    CHECK(ids->size() == 50);
+    CHECK(*users.count() == 50);
+    CHECK(users.get((*ids)[49])->find("username")->as_string() == "user49");
+  }
+  SECTION("one invalid document: nothing written, the failure named") {
+    std::vector<value> docs{f.doc(R"({"username": "okay1", "email": "a@b.c"})"),
+                            f.doc(R"({"username": "x", "email": "a@b.c"})")};
+    auto r = users.create_batch(docs);
+    REQUIRE_FALSE(r);
+    CHECK(code_of(r.error()) == errc::validation_failed);
+    CHECK(details_of(r.error())[0].field == "docs[1].username");
+    CHECK(*users.count() == 0);
+  }
+  SECTION("a unique clash inside the batch: nothing written") {
+    std::vector<value> docs{f.doc(R"({"username": "twin", "email": "a@b.c"})"),
+                            f.doc(R"({"username": "solo", "email": "a@b.c"})"),
+                            f.doc(R"({"username": "twin", "email": "a@b.c"})")};
+    auto r = users.create_batch(docs);
+    REQUIRE_FALSE(r);
+    CHECK(code_of(r.error()) == errc::conflict);
+    CHECK(*users.count() == 0);
+  }
+}
+
+TEST_CASE("C++ hooks and validators shape and refuse writes", "[actors][documents]") {
+  runtime_fixture f;
+  f.define("Post", R"({"fields": {"title": {"type": "string", "required": true},
+                                  "slug": {"type": "string"}}})");
+  std::vector<std::string> seen;
+  REQUIRE_FALSE(f.rt->add_hook(
+      "Post", hook_point::before_create, before_hook{[](value& doc) {
+        auto& title = doc.find("title")->as_string();
+        std::string slug;
+        for (char c : title)
+          slug += c == ' ' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        doc.as_object().set("slug", slug);
+        return caf::error{};
+      }}));
+  REQUIRE_FALSE(f.rt->add_hook("Post", hook_point::before_update, before_hook{[](value& doc) {
+                                 if (doc.find("title")->as_string() == "locked")
+                                   return make_error(errc::forbidden, "this title is locked");
+                                 return caf::error{};
+                               }}));
+  REQUIRE_FALSE(f.rt->add_hook("Post", hook_point::after_create, after_hook{[&](const value& doc) {
+                                 seen.push_back(doc.find("slug")->as_string());
+                               }}));
+  REQUIRE_FALSE(f.rt->add_validator("Post", "title", [](const value& v, const value&) {
+    return v.is_string() && v.as_string().find('!') != std::string::npos
+               ? std::optional<std::string>{"title must not shout"}
+               : std::nullopt;
+  }));
+  auto posts = f.rt->model("Post");
+  auto doc = posts.create(f.doc(R"({"title": "Hello World"})"));
+  REQUIRE(doc);
+  CHECK(doc->find("slug")->as_string() == "hello-world");
+  CHECK(seen == std::vector<std::string>{"hello-world"});
+  SECTION("a before-hook refuses an update") {
+    auto r = posts.update(doc->find("id")->as_string(), f.doc(R"({"title": "locked"})"));
+    REQUIRE_FALSE(r);
+    CHECK(code_of(r.error()) == errc::forbidden);
+  }
+  SECTION("a custom validator refuses with its message") {
+    auto r = posts.create(f.doc(R"({"title": "Hi!"})"));
+    REQUIRE_FALSE(r);
+    REQUIRE(details_of(r.error()).size() == 1);
+    CHECK(details_of(r.error())[0].message == "title must not shout");
+  }
+  SECTION("a throwing hook fails the write, not the shard") {
+    REQUIRE_FALSE(f.rt->add_hook(
+        "Post", hook_point::before_delete,
+        before_hook{[](value&) -> caf::error { throw std::runtime_error("boom"); }}));
+    auto r = posts.remove(doc->find("id")->as_string());
+    CHECK(code_of(r) == errc::internal);
+    CHECK_THAT(message_of(r), Catch::Contains("boom"));
+    CHECK(posts.get(doc->find("id")->as_string()));
+    CHECK(posts.create(f.doc(R"({"title": "still alive"})")));
+  }
+  SECTION("hooks need a known model and the right hook point") {
+    CHECK(code_of(f.rt->add_hook("Nope", hook_point::after_create, after_hook{})) ==
+          errc::not_found);
+    CHECK(code_of(f.rt->add_hook("Post", hook_point::after_create, before_hook{})) ==
+          errc::invalid_argument);
+  }
+}
+
+TEST_CASE("before-hooks see transforms and defaults applied", "[actors][documents]") {
+  runtime_fixture f;
+  f.define("Tagged", R"({"fields": {"name": {"type": "string", "transform": "uppercase"},
+                                    "tags": {"type": "array", "default": []}}})");
+  REQUIRE_FALSE(f.rt->add_hook("Tagged", hook_point::before_create, before_hook{[](value& doc) {
+                                 auto& tags = doc.as_object()["tags"];
+                                 if (!tags.is_array())
+                                   return make_error(errc::internal,
+                                                     "the default was not applied before the hook");
+                                 tags.as_array().emplace_back(doc.find("name")->as_string());
+                                 return caf::error{};
+                               }}));
+  auto r = f.rt->model("Tagged").create(f.doc(R"({"name": "abc"})"));
+  REQUIRE(r);
+  CHECK(*r->find("tags") == value{array{"ABC"}});
+}
+
+TEST_CASE("store types: keyvalue upserts, eventlog appends, counters count",
+          "[actors][documents]") {
+  runtime_fixture f;
+  SECTION("keyvalue: writing a key again replaces its value") {
+    f.define("Setting", R"({"type": "keyvalue", "fields": {"v": {"type": "string"}}})");
+    auto kv = f.rt->model("Setting");
+    REQUIRE(kv.create(f.doc(R"({"id": "theme", "v": "dark"})")));
+    auto again = kv.create(f.doc(R"({"id": "theme", "v": "light"})"));
+    REQUIRE(again);
+    CHECK(kv.get("theme")->find("v")->as_string() == "light");
+    CHECK(*kv.count() == 1);
+  }
+  SECTION("eventlog: no updates, deletes leave tombstones, ids are not reused") {
+    f.define("Event", R"({"type": "eventlog", "fields": {"what": {"type": "string"}}})");
+    auto log = f.rt->model("Event");
+    REQUIRE(log.create(f.doc(R"({"id": "e1", "what": "login"})")));
+    auto upd = log.update("e1", f.doc(R"({"what": "logout"})"));
+    REQUIRE_FALSE(upd);
+    CHECK(code_of(upd.error()) == errc::invalid_argument);
+    REQUIRE_FALSE(log.remove("e1"));
+    CHECK(code_of(log.get("e1").error()) == errc::not_found);
+    auto again = log.create(f.doc(R"({"id": "e1", "what": "again"})"));
+    REQUIRE_FALSE(again);
+    CHECK(code_of(again.error()) == errc::conflict);
+  }
+  SECTION("counter: the first increment creates it, updates are refused") {
+    f.define("Hits", R"({"type": "counter", "fields": {"n": {"type": "number", "default": 0}}})");
+    auto hits = f.rt->model("Hits");
+    auto v = hits.increment("home", "n", value{3});
+    REQUIRE(v);
+    CHECK(v->as_int() == 3);
+    CHECK(hits.increment("home", "n")->as_int() == 4);
+    CHECK(code_of(hits.update("home", f.doc(R"({"n": 0})")).error()) == errc::invalid_argument);
+  }
+  SECTION("feed: no updates, deletes remove") {
+    f.define("Feed", R"({"type": "feed", "fields": {"text": {"type": "string"}}})");
+    auto feed = f.rt->model("Feed");
+    REQUIRE(feed.create(f.doc(R"({"id": "f1", "text": "hi"})")));
+    CHECK_FALSE(feed.update("f1", f.doc(R"({"text": "x"})")));
+    REQUIRE_FALSE(feed.remove("f1"));
+    CHECK(feed.create(f.doc(R"({"id": "f1", "text": "again"})")));
+  }
+}
+
+TEST_CASE("documents, models and indexes survive a restart of the runtime", "[actors][documents]") {
+  runtime_fixture f;
+  f.define("User", user_model);
+  std::string id;
+  {
+    auto users = f.rt->model("User");
+    for (int i = 0; i < 40; ++i)
+      REQUIRE(users.create(f.doc(R"({"username": "nn)" + std::to_string(i) +
+                                 R"(", "email": "n@x.io", "isActive": )" +
+                                 (i % 4 == 0 ? "false" : "true") + "}")));
+    id = users.query().where("username", "=", "nn7").first()->value().find("id")->as_string();
+  }
+  f.restart();
+  auto users = f.rt->model("User");
+  CHECK(f.rt->find_model("User"));
+  CHECK(*users.count() == 40);
+  CHECK(users.get(id)->find("username")->as_string() == "nn7");
+  auto inactive = users.query().where("isActive", "=", false).exec();
+  REQUIRE(inactive);
+  CHECK(inactive->docs.size() == 10);
+  CHECK(inactive->stats.indexed_partitions == 4);
+  auto dup = users.create(f.doc(R"({"username": "nn3", "email": "x@y.z"})"));
+  REQUIRE_FALSE(dup);
+  CHECK(code_of(dup.error()) == errc::conflict);
+  SECTION("the same definition is accepted again, a different one refused") {
+    bool created = true;
+    CHECK(f.rt->define_json("User", user_model, &created));
+    CHECK_FALSE(created);
+    auto other = f.rt->define_json("User", R"({"fields": {"x": {"type": "string"}}})");
+    REQUIRE_FALSE(other);
+    CHECK(code_of(other.error()) == errc::conflict);
+  }
+}
+
+TEST_CASE("documents map to C++ structs", "[actors][documents]") {
+  struct user {
+    std::string id;
+    std::string username;
+    std::string email;
+    double score = 0;
+    std::vector<std::string> tags;
+    std::optional<bool> active;
+  };
+  auto m = mapping<user>{}
+               .field("id", &user::id)
+               .field("username", &user::username)
+               .field("email", &user::email)
+               .field("score", &user::score)
+               .field("tags", &user::tags)
+               .field("isActive", &user::active);
+  runtime_fixture f;
+  f.define("User", user_model);
+  auto users = f.rt->model("User");
+  user u;
+  u.username = "gina";
+  u.email = "g@x.io";
+  u.score = 2.5;
+  u.tags = {"a", "b"};
+  auto created = users.create_as(u, m);
+  if (!created)
+    FAIL(message_of(created.error()));
+  CHECK(created->id.size() == 26);
+  CHECK(created->active == true);
+  auto back = users.get_as(created->id, m);
+  REQUIRE(back);
+  CHECK(back->tags == std::vector<std::string>{"a", "b"});
+  CHECK(back->score == 2.5);
+  auto all = users.query().exec_as(m);
+  REQUIRE(all);
+  CHECK(all->size() == 1);
+  SECTION("a field of the wrong type is an error naming it") {
+    auto bad = mapping<user>{}.field("username", &user::score).from(*users.get(created->id));
+    REQUIRE_FALSE(bad);
+    CHECK_THAT(message_of(bad.error()), Catch::Contains("username"));
+  }
+}

@@ -29,7 +29,8 @@ struct samples {
   }
   /// The p-th percentile (0..100), nearest rank. 0 when empty.
   double percentile(double p) {
-    if (us.empty()) return 0;
+    if (us.empty())
+      return 0;
     std::sort(us.begin(), us.end());
     auto rank = static_cast<size_t>(p / 100.0 * static_cast<double>(us.size() - 1) + 0.5);
     return us[std::min(rank, us.size() - 1)];
@@ -41,7 +42,8 @@ inline double peak_rss_mb() {
   std::ifstream in{"/proc/self/status"};
   std::string line;
   while (std::getline(in, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) / 1024.0;
+    if (line.rfind("VmHWM:", 0) == 0)
+      return std::strtod(line.c_str() + 6, nullptr) / 1024.0;
   return 0;
 }
 
@@ -82,7 +84,8 @@ public:
 
 private:
   void key(std::string_view k) {
-    if (!body_.empty()) body_ += ',';
+    if (!body_.empty())
+      body_ += ',';
     body_ += '"';
     body_ += k;
     body_ += "\":";

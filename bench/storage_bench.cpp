@@ -157,14 +157,16 @@ private:
     auto op = next_.fetch_add(1);
     if (op >= total_) {
       std::lock_guard<std::mutex> guard{mtx_};
-      if (++finished_ == writers_) cv_.notify_all();
+      if (++finished_ == writers_)
+        cv_.notify_all();
       return;
     }
     auto start = clock::now();
     writer_->submit(
         [this, op](storage::write_txn& txn) { return txn.put(table_, key_for(keys_, op), value_); },
         [this, w, start](const caf::error& err) {
-          if (err) ++failures_;
+          if (err)
+            ++failures_;
           lat_[static_cast<size_t>(w)].add(clock::now() - start);
           issue(w);
         });

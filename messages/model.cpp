@@ -26,6 +26,7 @@ namespace {
 constexpr std::string_view field_type_names[] = {"string", "number", "boolean",
                                                  "array",  "object", "date"};
 constexpr std::string_view scope_names[] = {"global", "user"};
+constexpr std::string_view access_names[] = {"admin", "users"};
 constexpr std::string_view store_type_names[] = {"docstore", "keyvalue", "eventlog", "counter",
                                                  "feed"};
 constexpr std::string_view shard_strategy_names[] = {"hash", "range", "user"};
@@ -496,6 +497,9 @@ caf::error parse_header(const object& obj, model_def& def) {
   if (auto v = obj.find("type"))
     if (auto err = read_enum(*v, "type", store_type_names, "store type", def.type))
       return err;
+  if (auto v = obj.find("access"))
+    if (auto err = read_enum(*v, "access", access_names, "access", def.access))
+      return err;
   return read_u32(obj, "version", "", 1, std::numeric_limits<uint32_t>::max(), def.version);
 }
 
@@ -574,6 +578,10 @@ std::string_view to_string(model_scope x) noexcept {
   return name_of(scope_names, x);
 }
 
+std::string_view to_string(write_access x) noexcept {
+  return name_of(access_names, x);
+}
+
 std::string_view to_string(store_type x) noexcept {
   return name_of(store_type_names, x);
 }
@@ -631,7 +639,7 @@ caf::expected<model_def> parse_model(std::string_view name, const value& json) {
   auto& obj = json.as_object();
   if (auto err = check_keys(obj, "",
                             {"name", "scope", "type", "fields", "sharding", "pinning", "pubsub",
-                             "relationships", "version"},
+                             "relationships", "version", "access"},
                             "unknown key"))
     return err;
   model_def def;
@@ -670,7 +678,8 @@ value to_value(const model_def& def) {
                       {"pinning", std::move(pinning)},
                       {"pubsub", std::move(pubsub)},
                       {"relationships", std::move(relationships)},
-                      {"version", def.version}}};
+                      {"version", def.version},
+                      {"access", value{to_string(def.access)}}}};
 }
 
 bool same_definition(const model_def& a, const model_def& b) {

@@ -30,6 +30,11 @@ enum class text_transform : uint8_t { none, trim, lowercase, uppercase };
 /// `local`: an index inside each shard or user database. `global`: a cluster-wide index
 /// partitioned by value (API.md: `"index": "global"`).
 enum class index_kind : uint8_t { none, local, global };
+/// Who may write documents of a global model through the HTTP API (an extension of API.md):
+/// `admin` (the default) only the admin token; `users` any user token, where a document a user
+/// creates carries that user's id in `userId` and only its owner (or the admin) may change or
+/// delete it. User-scoped models are always writable by their owner.
+enum class write_access : uint8_t { admin, users };
 
 std::string_view to_string(field_type x) noexcept;
 std::string_view to_string(model_scope x) noexcept;
@@ -38,6 +43,7 @@ std::string_view to_string(shard_strategy x) noexcept;
 std::string_view to_string(pin_strategy x) noexcept;
 std::string_view to_string(relation_type x) noexcept; // "belongsTo", "hasMany", ...
 std::string_view to_string(text_transform x) noexcept;
+std::string_view to_string(write_access x) noexcept;
 
 /// Applies a text transform to a string (ASCII case and whitespace, as validation does): trim
 /// removes spaces, tabs, CR, LF, FF and VT at both ends; lowercase and uppercase map ASCII
@@ -109,6 +115,7 @@ struct model_def {
   pubsub_def pubsub;
   std::vector<relation_def> relationships;
   uint32_t version = 1;
+  write_access access = write_access::admin;
 
   const field_def* find_field(std::string_view name) const noexcept;
   const relation_def* find_relation(std::string_view name) const noexcept;

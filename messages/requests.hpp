@@ -102,6 +102,19 @@ struct query_result {
   query_stats stats;
 };
 
+/// What a node tells the nodes it meets (cluster membership).
+struct node_info {
+  std::string id;
+  /// HOST:PORT of its HTTP gateway and of its cluster port.
+  std::string http;
+  std::string cluster;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_info& x) {
+  return f(caf::meta::type_name("debros::node_info"), x.id, x.http, x.cluster);
+}
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, doc_create& x) {
   return f(caf::meta::type_name("debros::doc_create"), x.model, x.doc);

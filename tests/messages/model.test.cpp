@@ -552,7 +552,7 @@ TEST_CASE("the canonical value lists every key in a fixed order", "[messages][mo
         R"("maxLength":9}},"sharding":{"strategy":"hash","count":1,"key":"id"},)"
         R"("pinning":{"strategy":"fixed","factor":1},"pubsub":{"events":[],"channels":[]},)"
         R"("relationships":{"owner":{"type":"belongsTo","model":"User","foreignKey":"ownerId"}},)"
-        R"("version":1})");
+        R"("version":1,"access":"admin"})");
 }
 
 TEST_CASE("same_definition compares canonical values", "[messages][model]") {
@@ -961,4 +961,15 @@ TEST_CASE("model names and system fields", "[messages][model]") {
     CHECK_FALSE(is_system_field("ID"));
     CHECK_FALSE(is_system_field("title"));
   }
+}
+
+TEST_CASE("access says who writes a global model's documents", "[messages][model]") {
+  auto def = parse_model("Note", *parse_json(R"({"access": "users"})"));
+  REQUIRE(def);
+  CHECK(def->access == write_access::users);
+  CHECK(to_value(*def).find("access")->as_string() == "users");
+  CHECK(parse_model("Note", *parse_json("{}"))->access == write_access::admin);
+  auto bad = parse_model("Note", *parse_json(R"({"access": "everyone"})"));
+  REQUIRE_FALSE(bad);
+  CHECK_THAT(message_of(bad.error()), Catch::Contains("access"));
 }

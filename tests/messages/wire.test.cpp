@@ -1,0 +1,101 @@
+#include <catch2/catch.hpp>
+
+#include "caf/actor_system.hpp"
+#include "caf/actor_system_config.hpp"
+#include "caf/binary_deserializer.hpp"
+#include "caf/binary_serializer.hpp"
+#include "caf/make_message.hpp"
+
+#include "messages/init.hpp"
+#include "messages/type_ids.hpp"
+
+using namespace debros;
+
+namespace {
+
+struct system_fixture {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  system_fixture() {
+    cfg.set("scheduler.max-threads", 1);
+    register_types(cfg);
+    sys = std::make_unique<caf::actor_system>(cfg);
+  }
+
+  // Serializes `x` inside a message, the way the middleman sends it, and reads it back.
+  template <class T>
+  T round_trip(const T& x) {
+    auto msg = caf::make_message(x);
+    std::vector<char> buf;
+    caf::binary_serializer sink{*sys, buf};
+    auto err = msg.save(sink);
+    INFO(sys->render(err));
+    REQUIRE_FALSE(err);
+    caf::message back;
+    caf::binary_deserializer source{*sys, buf};
+    REQUIRE_FALSE(back.load(source));
+    REQUIRE(back.match_element<T>(0));
+    return back.get_as<T>(0);
+  }
+};
+
+} // namespace
+
+TEST_CASE("every wire type is registered and survives serialization", "[messages][wire]") {
+  system_fixture f;
+  auto& names = f.cfg.type_names_by_rtti;
+  // Every type of the block, by the name CAF registers it under.
+  std::vector<std::string> expected{
+    "debros::value",          "debros::error_detail",     "std::vector<debros::error_detail>",
+    "debros::query_expr",     "debros::sort_key",         "debros::query",
+    "debros::aggregate_state", "debros::doc_create",      "debros::doc_get",
+    "debros::doc_update",     "debros::doc_remove",       "debros::doc_increment",
+    "debros::query_hit",      "debros::partition_query",  "debros::partition_stats",
+    "debros::partition_result", "debros::query_stats",    "debros::query_result",
+    "std::vector<debros::value>", "std::vector<std::string>", "debros::node_info"};
+  CHECK(expected.size() == caf::id_block::debros::end - caf::id_block::debros::begin);
+  for (auto& name : expected) {
+    bool found = false;
+    for (auto& [ti, n] : names)
+      found = found || n == name;
+    INFO(name);
+    CHECK(found);
+  }
+  value doc{object{{"a", 1}, {"b", array{"x", 2.5, nullptr}}}};
+  CHECK(f.round_trip(doc) == doc);
+  query q;
+  q.model = "Post";
+  q.where.type = query_expr::kind::all;
+  query_expr c;
+  c.type = query_expr::kind::cond;
+  c.path = "n";
+  c.op = query_op::gt;
+  c.operand = value{5};
+  q.where.children.push_back(c);
+  q.order_by.push_back(sort_key{"n", true});
+  q.limit = 7;
+  auto q2 = f.round_trip(q);
+  CHECK(q2.model == "Post");
+  CHECK(q2.where.children.size() == 1);
+  CHECK(q2.where.children[0].op == query_op::gt);
+  CHECK(q2.order_by[0].descending);
+  CHECK(q2.limit == 7);
+  partition_result pr;
+  pr.hits.push_back(query_hit{{value{1}, value{"id"}}, to_msgpack(doc)});
+  pr.total = 3;
+  auto pr2 = f.round_trip(pr);
+  CHECK(pr2.hits.size() == 1);
+  CHECK(pr2.hits[0].body == pr.hits[0].body);
+  CHECK(f.round_trip(node_info{"n1", "h:1", "c:2"}).cluster == "c:2");
+  CHECK(f.round_trip(doc_update{"M", "id", value{object{{"x", 1}}}, true}).replace);
+  SECTION("a corrupted value is refused, not decoded") {
+    auto msg = caf::make_message(doc);
+    std::vector<char> buf;
+    caf::binary_serializer sink{*f.sys, buf};
+    REQUIRE_FALSE(msg.save(sink));
+    buf.resize(buf.size() - 3);
+    caf::message back;
+    caf::binary_deserializer source{*f.sys, buf};
+    CHECK(back.load(source));
+  }
+}

@@ -6,6 +6,8 @@
 
 #include "caf/actor_system.hpp"
 #include "caf/actor_system_config.hpp"
+#include "caf/io/middleman.hpp"
+#include "caf/openssl/manager.hpp"
 #include "caf/send.hpp"
 
 #include "actors/engine.hpp"
@@ -16,8 +18,8 @@
 
 namespace debros {
 
-const char* const runtime_tables[] = {"meta",   "models",     "docs",   "index",
-                                      "unique", "tombstones", "outbox", nullptr};
+const char* const runtime_tables[] = {"meta",       "models", "docs", "index", "unique",
+                                      "tombstones", "outbox", "kv",   nullptr};
 
 namespace {
 
@@ -85,6 +87,15 @@ caf::expected<std::unique_ptr<runtime>> runtime::start(runtime_options opts) {
   p->cfg.set("scheduler.max-threads", threads);
   p->cfg.set("logger.verbosity", caf::atom("quiet"));
   register_types(p->cfg);
+  if (p->opts.network) {
+    p->cfg.load<caf::io::middleman>();
+    if (!p->opts.tls_cert.empty()) {
+      p->cfg.load<caf::openssl::manager>();
+      p->cfg.set("openssl.certificate", p->opts.tls_cert);
+      p->cfg.set("openssl.key", p->opts.tls_key);
+      p->cfg.set("openssl.cafile", p->opts.tls_ca.empty() ? p->opts.tls_cert : p->opts.tls_ca);
+    }
+  }
   p->sys = std::make_unique<caf::actor_system>(p->cfg);
   p->eng = std::make_unique<class engine>(*p->sys, *p->env, *p->writer);
   std::unique_ptr<runtime> rt{new runtime(std::move(p))};

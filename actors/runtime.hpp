@@ -56,6 +56,13 @@ struct runtime_options {
   size_t initial_map_bytes = size_t{256} << 20;
   /// How long a blocking call waits before it fails with `timeout`.
   std::chrono::milliseconds call_timeout{30000};
+  /// Load CAF's middleman so that this runtime can talk to other nodes (debros-node does).
+  bool network = false;
+  /// TLS between nodes (caf_openssl): certificate, key and CA files (PEM). With a certificate
+  /// and key but no CA, the certificate is its own CA (one shared cluster certificate).
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_ca;
   storage::writer_options writer;
 };
 

@@ -1,89 +1,107 @@
 // debros-node: one Debros node (see ../shared/API.md "The node" and README.md).
 #include <csignal>
-#include <cstdio>
 #include <iostream>
 #include <pthread.h>
-#include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "actors/runtime.hpp"
+#include "apps/node/options.hpp"
 #include "messages/errc.hpp"
-#include "net/endpoint.hpp"
+#include "net/api.hpp"
+#include "net/auth.hpp"
+#include "net/cluster.hpp"
+#include "net/gateway.hpp"
+#include "net/metrics.hpp"
 
 using namespace debros;
 
 namespace {
 
-struct node_options {
-  std::string data_dir = "./data";
-  std::string http = "127.0.0.1:7700";
-  std::string cluster = "127.0.0.1:7701";
-  std::string seeds;
-  std::string node_id;
-  bool no_auth = false;
-  std::string tls_cert;
-  std::string tls_key;
-  std::string tls_ca;
-};
-
-int fail(const std::string& msg) {
-  std::cerr << "debros-node: " << msg << std::endl;
+int fail(const std::string& what, const caf::error& err) {
+  std::cerr << "debros-node: " << what << ": " << message_of(err) << std::endl;
   return 1;
+}
+
+sigset_t block_stop_signals() {
+  // Taken by sigwait in main: blocked before any thread starts, so every thread inherits it.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+runtime_options runtime_options_of(const node::options& o) {
+  runtime_options ro;
+  ro.data_dir = o.data_dir;
+  ro.node_id = o.node_id;
+  ro.scheduler_threads = o.scheduler_threads;
+  ro.network = true;
+  ro.tls_cert = o.tls_cert;
+  ro.tls_key = o.tls_key;
+  ro.tls_ca = o.tls_ca;
+  return ro;
+}
+
+net::gateway_options gateway_options_of(const node::options& o) {
+  net::gateway_options g;
+  g.listen = o.http;
+  g.threads = o.http_threads;
+  g.body_bytes_max = o.max_body_bytes;
+  g.header_bytes_max = o.max_header_bytes;
+  g.json_depth_max = o.max_json_depth;
+  g.idle_timeout = std::chrono::milliseconds{o.idle_timeout_ms};
+  g.request_timeout = std::chrono::milliseconds{o.request_timeout_ms};
+  g.connections_max = o.max_connections;
+  g.tls_cert = o.tls_cert;
+  g.tls_key = o.tls_key;
+  return g;
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
-  node_options o;
-  CLI::App app{"debros-node: a Debros node (data, HTTP gateway, cluster member)"};
-  app.set_config("--config", "", "Read options from FILE (lines `option = value`)");
-  app.add_option("--data-dir", o.data_dir, "Data directory")->capture_default_str();
-  app.add_option("--http", o.http, "HTTP listen address HOST:PORT (port 0: any free port)")
-      ->capture_default_str();
-  app.add_option("--cluster", o.cluster, "Cluster listen address HOST:PORT (port 0: any free port)")
-      ->capture_default_str();
-  app.add_option("--seeds", o.seeds, "Other nodes to join: HOST:PORT,...");
-  app.add_option("--node-id", o.node_id, "Node id (default: kept in the data directory)");
-  app.add_flag("--no-auth", o.no_auth, "Disable authentication");
-  app.add_option("--tls-cert", o.tls_cert, "TLS certificate (PEM)");
-  app.add_option("--tls-key", o.tls_key, "TLS private key (PEM)");
-  app.add_option("--tls-ca", o.tls_ca, "TLS CA certificate (PEM)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
-  auto http = net::parse_endpoint(o.http);
-  if (!http)
-    return fail(message_of(http.error()));
-  auto cluster = net::parse_endpoint(o.cluster);
-  if (!cluster)
-    return fail(message_of(cluster.error()));
-  auto seeds = net::parse_endpoints(o.seeds);
-  if (!seeds)
-    return fail(message_of(seeds.error()));
-
-  // Signals are taken by sigwait below: block them before any thread starts so that every
-  // thread inherits the mask.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
-  runtime_options ro;
-  ro.data_dir = o.data_dir;
-  ro.node_id = o.node_id;
-  auto rt = runtime::start(ro);
+  int exit_code = 0;
+  auto opts = node::parse(argc, argv, exit_code);
+  if (!opts)
+    return exit_code;
+  auto signals = block_stop_signals();
+  auto rt = runtime::start(runtime_options_of(*opts));
   if (!rt)
-    return fail(message_of(rt.error()));
-  std::cout << "debros-node ready http=" << net::to_string(*http)
-            << " cluster=" << net::to_string(*cluster) << " node=" << (*rt)->node_id() << std::endl;
-  int sig = 0;
-  sigwait(&stop_signals, &sig);
-  std::cerr << "debros-node: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ", stopping"
+    return fail("cannot open " + opts->data_dir, rt.error());
+  auto auth = net::auth::open(**rt, opts->data_dir, !opts->no_auth);
+  if (!auth)
+    return fail("authentication", auth.error());
+  net::metrics metrics;
+  net::api_limits limits{opts->max_body_bytes, opts->max_json_depth};
+  net::api api{**rt, **auth, metrics, limits};
+  auto gw = net::gateway::start(api, metrics, gateway_options_of(*opts));
+  if (!gw)
+    return fail("gateway", gw.error());
+  net::cluster_options co;
+  co.listen = opts->cluster;
+  co.seeds = opts->seeds;
+  co.self = node_info{(*rt)->node_id(), net::to_string((*gw)->local()), {}};
+  co.tls = !opts->tls_cert.empty();
+  auto cl = net::cluster::start(**rt, co);
+  if (!cl)
+    return fail("cluster", cl.error());
+  api.set_addresses(net::to_string((*gw)->local()), net::to_string((*cl)->local()));
+  api.set_peers([c = cl->get()] { return c->peers(); });
+  if ((*auth)->enabled())
+    std::cerr << "debros-node: admin token in " << (*auth)->admin_token_path() << std::endl;
+  std::cout << "debros-node ready http=" << net::to_string((*gw)->local())
+            << " cluster=" << net::to_string((*cl)->local()) << " node=" << (*rt)->node_id()
             << std::endl;
+  int sig = 0;
+  sigwait(&signals, &sig);
+  std::cerr << "debros-node: " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
+            << ": finishing requests in flight" << std::endl;
+  // Stop taking requests and answer those in flight; then leave the cluster; then commit every
+  // acknowledged write and close the store.
+  (*gw)->stop(std::chrono::milliseconds{10000});
+  (*cl)->stop();
   (*rt)->stop();
+  std::cerr << "debros-node: stopped" << std::endl;
   return 0;
 }

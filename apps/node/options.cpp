@@ -1,0 +1,82 @@
+#include "apps/node/options.hpp"
+
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "messages/errc.hpp"
+
+namespace debros::node {
+
+caf::expected<options> parse(int argc, char** argv, int& exit_code) {
+  options o;
+  std::string http = "127.0.0.1:7700";
+  std::string cluster = "127.0.0.1:7701";
+  std::string seeds;
+  CLI::App app{"debros-node: a Debros node (data, HTTP gateway, cluster member).\n"
+               "Every option can also be set in a file given with --config, one\n"
+               "`name = value` per line (e.g. `data-dir = \"/var/lib/debros\"`)."};
+  app.set_config("--config", "", "Read options from FILE");
+  app.add_option("--data-dir", o.data_dir, "Data directory")->capture_default_str();
+  app.add_option("--http", http, "HTTP listen address HOST:PORT (port 0: any free port)")
+    ->capture_default_str();
+  app.add_option("--cluster", cluster, "Cluster listen address HOST:PORT (port 0: any free port)")
+    ->capture_default_str();
+  app.add_option("--seeds", seeds, "Other nodes to join: HOST:PORT,...");
+  app.add_option("--node-id", o.node_id, "Node id (default: kept in the data directory)");
+  app.add_flag("--no-auth", o.no_auth, "Disable authentication");
+  app.add_option("--tls-cert", o.tls_cert, "TLS certificate (PEM) for HTTPS and between nodes");
+  app.add_option("--tls-key", o.tls_key, "TLS private key (PEM)");
+  app.add_option("--tls-ca", o.tls_ca, "TLS CA (PEM) that node certificates must chain to");
+  app.add_option("--max-body-bytes", o.max_body_bytes, "Largest request body (413 beyond)")
+    ->capture_default_str();
+  app.add_option("--max-header-bytes", o.max_header_bytes, "Largest request headers (413 beyond)")
+    ->capture_default_str();
+  app.add_option("--max-json-depth", o.max_json_depth, "Deepest JSON nesting (413 beyond)")
+    ->capture_default_str();
+  app.add_option("--idle-timeout-ms", o.idle_timeout_ms, "Close a connection idle this long")
+    ->capture_default_str();
+  app.add_option("--request-timeout-ms", o.request_timeout_ms,
+                 "Answer 504 to a request not done in this time")
+    ->capture_default_str();
+  app.add_option("--max-connections", o.max_connections, "Connections at once (503 beyond)")
+    ->capture_default_str();
+  app.add_option("--http-threads", o.http_threads, "Gateway threads (0: one per core)")
+    ->capture_default_str();
+  app.add_option("--scheduler-threads", o.scheduler_threads, "Actor threads (0: one per core)")
+    ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    exit_code = app.exit(e);
+    return make_error(errc::invalid_argument, e.what());
+  }
+  auto fail = [&](const caf::error& err) {
+    std::cerr << "debros-node: " << message_of(err) << std::endl;
+    exit_code = 2;
+    return err;
+  };
+  auto h = net::parse_endpoint(http);
+  if (!h)
+    return fail(h.error());
+  auto c = net::parse_endpoint(cluster);
+  if (!c)
+    return fail(c.error());
+  auto s = net::parse_endpoints(seeds);
+  if (!s)
+    return fail(s.error());
+  o.http = *h;
+  o.cluster = *c;
+  o.seeds = *s;
+  if (o.tls_cert.empty() != o.tls_key.empty())
+    return fail(make_error(errc::invalid_argument, "--tls-cert and --tls-key go together"));
+  if (!o.tls_ca.empty() && o.tls_cert.empty())
+    return fail(make_error(errc::invalid_argument, "--tls-ca needs --tls-cert and --tls-key"));
+  if (o.idle_timeout_ms <= 0 || o.request_timeout_ms <= 0 || o.max_connections == 0
+      || o.max_json_depth == 0 || o.max_body_bytes == 0 || o.max_header_bytes < 512)
+    return fail(make_error(errc::invalid_argument,
+                           "limits must be positive (and --max-header-bytes at least 512)"));
+  return o;
+}
+
+} // namespace debros::node

@@ -1,0 +1,40 @@
+// Options of debros-node: API.md "The node", plus the gateway's limits (README.md).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "caf/expected.hpp"
+
+#include "net/endpoint.hpp"
+
+namespace debros::node {
+
+struct options {
+  std::string data_dir = "./data";
+  net::endpoint http{"127.0.0.1", 7700};
+  net::endpoint cluster{"127.0.0.1", 7701};
+  std::vector<net::endpoint> seeds;
+  std::string node_id;
+  bool no_auth = false;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_ca;
+  // Limits and threads.
+  size_t max_body_bytes = size_t{16} << 20;
+  size_t max_header_bytes = size_t{16} << 10;
+  uint32_t max_json_depth = 64;
+  int64_t idle_timeout_ms = 60000;
+  int64_t request_timeout_ms = 30000;
+  size_t max_connections = 1024;
+  size_t http_threads = 0;
+  size_t scheduler_threads = 0;
+};
+
+/// Parses the command line (and the --config file it names). Returns the options, or the exit
+/// code to leave with (0 after --help, 1 or 2 after an error already printed to stderr).
+caf::expected<options> parse(int argc, char** argv, int& exit_code);
+
+} // namespace debros::node

@@ -1,0 +1,255 @@
+// Node routes (health, status, peers, metrics), key-value storage, tokens, and the routes of
+// capabilities this version does not build yet (501).
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+
+#include "caf/actor_registry.hpp"
+#include "caf/actor_system.hpp"
+
+#include "actors/engine.hpp"
+#include "actors/kv_store.hpp"
+#include "actors/runtime.hpp"
+#include "messages/json.hpp"
+#include "net/api_context.hpp"
+
+namespace debros::net {
+
+namespace {
+
+using ctx_ptr = std::shared_ptr<api::context>;
+
+api_response unimplemented(const std::string& what) {
+  return api::error(errc::unimplemented, what + " is not available in this version of Debros");
+}
+
+api_response no_content() {
+  api_response r;
+  r.status = 204;
+  r.content_type.clear();
+  return r;
+}
+
+std::string version() {
+  return DEBROS_VERSION;
+}
+
+} // namespace
+
+void api::node_routes(ctx_ptr ctx) {
+  auto& s = ctx->segs;
+  auto& group = s[1];
+  bool get = ctx->is("GET");
+  if (group == "health" && s.size() == 2 && get) {
+    ctx->answered_by = route::health;
+    auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
+                    std::chrono::steady_clock::now() - started_)
+                    .count();
+    return ctx->reply(json(200, value{object{{"status", "ok"},
+                                             {"node", rt_.node_id()},
+                                             {"version", version()},
+                                             {"uptime_s", static_cast<int64_t>(uptime)}}}));
+  }
+  if (group == "peers" && s.size() == 2 && get) {
+    ctx->answered_by = route::peers;
+    return ctx->reply(json(200, value{object{{"peers", peers_ ? peers_() : value{array{}}}}}));
+  }
+  if (group == "status" && s.size() == 2 && get) {
+    ctx->answered_by = route::status;
+    return status(ctx);
+  }
+  if (group == "metrics" && s.size() == 2 && get) {
+    ctx->answered_by = route::metrics;
+    api_response r;
+    r.content_type = "text/plain; version=0.0.4";
+    r.body = metrics_.render([this](std::string& out) { node_metrics(out); });
+    return ctx->reply(std::move(r));
+  }
+  if (group == "users") {
+    ctx->answered_by = s.size() == 2 ? route::users_create : route::users_get;
+    return users(ctx);
+  }
+  if (group == "topics") {
+    ctx->answered_by = route::topics;
+    return ctx->reply(unimplemented("pub/sub (topics)"));
+  }
+  if (group == "migrations") {
+    ctx->answered_by = route::migrations;
+    return ctx->reply(unimplemented("migrations"));
+  }
+  ctx->reply(not_found_route(*ctx));
+}
+
+void api::status(ctx_ptr ctx) {
+  auto snap = rt_.engine().snapshot();
+  auto env = rt_.env().stats();
+  object partitions;
+  for (auto& [name, entry] : snap->models)
+    partitions.set(name, static_cast<int64_t>(entry->shards.size()));
+  object out{{"node", rt_.node_id()},
+             {"version", version()},
+             {"http", http_address_},
+             {"cluster", cluster_address_},
+             {"peers", peers_ ? peers_() : value{array{}}},
+             {"partitions", std::move(partitions)},
+             {"dataDir", rt_.options().data_dir},
+             {"dataBytes", static_cast<int64_t>(env.used_bytes)},
+             {"mapBytes", static_cast<int64_t>(env.map_bytes)}};
+  // Document counts: one count query per model, answered when the last one is.
+  struct gather {
+    object out;
+    object counts;
+    size_t left = 0;
+    std::mutex mtx;
+  };
+  auto g = std::make_shared<gather>();
+  g->out = std::move(out);
+  g->left = snap->models.size();
+  if (g->left == 0) {
+    g->out.set("documents", object{});
+    return ctx->reply(json(200, value{std::move(g->out)}));
+  }
+  for (auto& [name, entry] : snap->models) {
+    query q;
+    q.model = name;
+    q.where.type = query_expr::kind::all;
+    q.aggregate = aggregate_fn::count;
+    rt_.engine().run_query(std::move(q), [ctx, g, name](caf::expected<query_result> r) {
+      std::lock_guard<std::mutex> guard{g->mtx};
+      g->counts.set(name, r ? r->aggregate : value{});
+      if (--g->left == 0) {
+        g->out.set("documents", std::move(g->counts));
+        ctx->reply(json(200, value{std::move(g->out)}));
+      }
+    });
+  }
+}
+
+void api::node_metrics(std::string& out) {
+  auto w = rt_.writer().stats();
+  auto env = rt_.env().stats();
+  auto line = [&out](const char* name, const char* type, const char* help, double v) {
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name,
+                  type, name, v);
+    out += buf;
+  };
+  line("debros_commits_total", "counter", "Write transactions committed.",
+       static_cast<double>(w.commits));
+  line("debros_commit_requests_total", "counter", "Write requests acknowledged or refused.",
+       static_cast<double>(w.requests));
+  line("debros_commit_failed_requests_total", "counter", "Write requests that failed.",
+       static_cast<double>(w.failed_requests));
+  line("debros_commit_seconds_total", "counter", "Time spent committing (fsync included).",
+       static_cast<double>(w.commit_us_total) / 1e6);
+  line("debros_commit_batch_size_avg", "gauge", "Average requests per commit.",
+       w.commits ? static_cast<double>(w.requests) / static_cast<double>(w.commits) : 0);
+  line("debros_commit_batch_size_max", "gauge", "Largest batch committed.",
+       static_cast<double>(w.largest_batch));
+  line("debros_write_queue_depth", "gauge", "Write requests waiting for the writer.",
+       static_cast<double>(w.queued));
+  line("debros_actors_running", "gauge", "Live actors of the node.",
+       static_cast<double>(rt_.system().registry().running()));
+  line("debros_store_used_bytes", "gauge", "Bytes of the store in use.",
+       static_cast<double>(env.used_bytes));
+  line("debros_store_map_bytes", "gauge", "Size of the store's memory map.",
+       static_cast<double>(env.map_bytes));
+  double outbox = 0;
+  if (auto txn = rt_.env().read())
+    if (auto n = txn->count(rt_.env().get_table("outbox")))
+      outbox = static_cast<double>(*n);
+  line("debros_outbox_depth", "gauge", "Work items waiting in the outbox.", outbox);
+}
+
+// -- key-value ---------------------------------------------------------------------------------
+
+void api::kv_routes(ctx_ptr ctx) {
+  auto& s = ctx->segs;
+  auto& env = rt_.env();
+  auto table = env.get_table("kv");
+  if (s.size() == 3) {
+    ctx->answered_by = route::kv_list;
+    if (!ctx->is("GET"))
+      return ctx->reply(not_found_route(*ctx));
+    size_t limit = 100;
+    if (auto l = ctx->param("limit")) {
+      char* end = nullptr;
+      auto n = std::strtoll(l->c_str(), &end, 10);
+      if (l->empty() || *end != '\0' || n < 0 || n > static_cast<long long>(kv::list_max))
+        return ctx->reply(error(errc::invalid_argument, "limit must be an integer from 0 to 10000"));
+      limit = static_cast<size_t>(n);
+    }
+    auto keys = kv::list(env, table, s[2], ctx->param("prefix").value_or(""), limit);
+    if (!keys)
+      return ctx->reply(error(keys.error()));
+    array out(keys->begin(), keys->end());
+    return ctx->reply(json(200, value{object{{"keys", std::move(out)}}}));
+  }
+  if (s.size() != 4)
+    return ctx->reply(not_found_route(*ctx));
+  auto& ns = s[2];
+  auto& key = s[3];
+  bool write = ctx->is("PUT") || ctx->is("DELETE");
+  if (write && !ctx->who.is_admin())
+    return ctx->reply(error(make_error(errc::forbidden, "only the admin writes key-value data")));
+  if (ctx->is("PUT")) {
+    ctx->answered_by = route::kv_put;
+    return kv::put(rt_.writer(), table, ns, key, std::move(ctx->req.body),
+                   on_result<size_t>(ctx, [key](size_t n) {
+                     return json(201, value{object{{"key", key}, {"size", static_cast<int64_t>(n)}}});
+                   }));
+  }
+  if (ctx->is("DELETE")) {
+    ctx->answered_by = route::kv_delete;
+    return kv::remove(rt_.writer(), table, ns, key, [ctx, ns, key](caf::expected<bool> r) {
+      if (!r)
+        return ctx->reply(error(r.error()));
+      ctx->reply(*r ? no_content() : error(errc::not_found, "key " + ns + "/" + key + " not found"));
+    });
+  }
+  if (ctx->is("GET") || ctx->is("HEAD")) {
+    ctx->answered_by = route::kv_get;
+    auto v = kv::get(env, table, ns, key);
+    if (!v)
+      return ctx->reply(error(v.error()));
+    if (!*v)
+      return ctx->reply(error(errc::not_found, "key " + ns + "/" + key + " not found"));
+    api_response r;
+    r.content_type = "application/octet-stream";
+    r.body = std::move(**v);
+    return ctx->reply(std::move(r));
+  }
+  ctx->reply(not_found_route(*ctx));
+}
+
+// -- tokens ------------------------------------------------------------------------------------
+
+void api::token_route(ctx_ptr ctx) {
+  auto& s = ctx->segs;
+  ctx->answered_by = route::auth_tokens;
+  if (s.size() != 3 || s[2] != "tokens" || !ctx->is("POST"))
+    return ctx->reply(not_found_route(*ctx));
+  if (!auth_.enabled())
+    return ctx->reply(error(errc::invalid_argument, "authentication is off (--no-auth)"));
+  if (!ctx->who.is_admin())
+    return ctx->reply(error(make_error(errc::forbidden, "only the admin issues tokens")));
+  auto body = ctx->body_json(limits_);
+  if (!body)
+    return ctx->reply(error(body.error()));
+  auto* user = body->find("user");
+  if (user == nullptr || !user->is_string() || user->as_string().empty()
+      || user->as_string().size() > 128)
+    return ctx->reply(error(errc::invalid_argument, "user must be a non-empty string"));
+  int64_t ttl = 3600;
+  if (auto* t = body->find("ttl_s")) {
+    if (!t->is_int() || t->as_int() < 1 || t->as_int() > auth::ttl_s_max)
+      return ctx->reply(error(errc::invalid_argument,
+                              "ttl_s must be an integer from 1 to " + std::to_string(auth::ttl_s_max)));
+    ttl = t->as_int();
+  }
+  ctx->reply(json(201, value{object{{"token", auth_.issue(user->as_string(), ttl)},
+                                    {"user", user->as_string()},
+                                    {"ttl_s", ttl}}}));
+}
+
+} // namespace debros::net

@@ -1,0 +1,68 @@
+// The HTTP/1.1 + WebSocket gateway (Boost.Beast): accepts connections, parses requests within
+// limits, hands them to the api (api.hpp) and writes the responses. Runs on its own threads,
+// never on CAF's: a slow client holds only its own connection.
+//
+// Limits (all in gateway_options, all documented in the README): body size (413), header size
+// (413), JSON nesting depth (413, checked by the api), idle time of a kept-alive connection
+// (closed), time to answer one request (504), connections at once (503 and closed).
+// Malformed HTTP gets 400 and the connection closes.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "caf/expected.hpp"
+
+#include "net/api.hpp"
+#include "net/endpoint.hpp"
+#include "net/metrics.hpp"
+#include "net/websocket.hpp"
+
+namespace debros::net {
+
+struct gateway_options {
+  endpoint listen{"127.0.0.1", 7700};
+  /// Threads running the gateway; 0 means one per hardware thread.
+  size_t threads = 0;
+  size_t body_bytes_max = size_t{16} << 20;
+  size_t header_bytes_max = size_t{16} << 10;
+  uint32_t json_depth_max = 64;
+  /// A kept-alive connection with no request for this long is closed.
+  std::chrono::milliseconds idle_timeout{60000};
+  /// A request not answered within this time gets 504.
+  std::chrono::milliseconds request_timeout{30000};
+  size_t connections_max = 1024;
+  /// PEM files; both set means HTTPS.
+  std::string tls_cert;
+  std::string tls_key;
+};
+
+class gateway {
+public:
+  /// Binds and starts serving. `routes` are the WebSocket endpoints (path prefix -> factory).
+  /// Errors: invalid_argument for unreadable TLS files, io_error when the address cannot be
+  /// bound (with the OS's reason).
+  static caf::expected<std::unique_ptr<gateway>>
+  start(api& a, metrics& m, gateway_options opts,
+        std::vector<std::pair<std::string, ws_factory>> routes = {});
+
+  /// Stops (see stop()).
+  ~gateway();
+
+  /// The address actually bound (with the real port when the options said 0).
+  endpoint local() const;
+
+  /// Stops accepting, lets requests in flight finish for at most `grace`, then closes every
+  /// connection and joins the gateway's threads. Idempotent.
+  void stop(std::chrono::milliseconds grace = std::chrono::milliseconds{10000});
+
+  struct impl;
+
+private:
+  explicit gateway(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace debros::net

@@ -1,0 +1,153 @@
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <random>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "tests/net/e2e_fixture.hpp"
+
+using namespace debros;
+using namespace debros::test;
+
+namespace {
+
+// A raw TCP connection to HOST:PORT (loopback only).
+class raw_socket {
+public:
+  explicit raw_socket(const std::string& hostport) {
+    auto colon = hostport.rfind(':');
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(std::stoi(hostport.substr(colon + 1))));
+    inet_pton(AF_INET, hostport.substr(0, colon).c_str(), &addr.sin_addr);
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    timeval tv{5, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    REQUIRE(connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  }
+  ~raw_socket() { close(fd_); }
+
+  void send_all(std::string_view bytes) {
+    while (!bytes.empty()) {
+      auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n <= 0)
+        return; // the server may close early; that is an acceptable answer to garbage
+      bytes.remove_prefix(static_cast<size_t>(n));
+    }
+  }
+
+  /// Everything the server sends until it closes or goes quiet for 5 s.
+  std::string read_all() {
+    std::string out;
+    char buf[4096];
+    for (;;) {
+      auto n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0)
+        return out;
+      out.append(buf, static_cast<size_t>(n));
+    }
+  }
+
+private:
+  int fd_ = -1;
+};
+
+} // namespace
+
+TEST_CASE("garbage on a raw socket gets 4xx or a closed connection, and the node stays up",
+          "[net][e2e][robustness]") {
+  e2e_fixture f;
+  std::mt19937_64 rng{11};
+  for (int i = 0; i < 30; ++i) {
+    raw_socket s{f.node.http()};
+    std::string junk(64 + rng() % 2000, '\0');
+    for (auto& c : junk)
+      c = static_cast<char>(rng());
+    if (i % 3 == 0)
+      junk = "GET /v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: zz\r\n\r\n" + junk;
+    if (i % 3 == 1)
+      junk = "POST /v1/models/X/docs HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nfffffff\r\n" + junk;
+    s.send_all(junk);
+    auto reply = s.read_all();
+    INFO("reply: " << reply.substr(0, 80));
+    CHECK((reply.empty() || reply.rfind("HTTP/1.1 4", 0) == 0));
+  }
+  auto health = f.call(f.client(), "GET", "/v1/health");
+  CHECK(health.status == 200);
+}
+
+TEST_CASE("limits: body size, JSON depth and header size answer 413", "[net][e2e][robustness]") {
+  e2e_fixture f{{"--max-body-bytes", "4096", "--max-json-depth", "8", "--max-header-bytes", "2048"}};
+  REQUIRE(f.call("PUT", "/v1/models/Post", post_model).status == 201);
+  SECTION("a body over the limit") {
+    auto big = R"({"title": ")" + std::string(5000, 'x') + "\"}";
+    auto r = f.admin.request("POST", "/v1/models/Post/docs", big);
+    REQUIRE(r);
+    CHECK(r->status == 413);
+    CHECK(parse_json(r->body)->find_path("error.code")->as_string() == "too_large");
+  }
+  SECTION("JSON nested past the limit") {
+    auto deep = R"({"title": "ok", "views": )" + std::string(20, '[') + "1" + std::string(20, ']')
+                + "}";
+    auto r = f.call("POST", "/v1/models/Post/docs", deep);
+    CHECK(r.status == 413);
+  }
+  SECTION("headers over the limit") {
+    auto r = f.admin.request("GET", "/v1/health", {}, {{"X-Padding", std::string(4000, 'p')}});
+    REQUIRE(r);
+    CHECK(r->status == 413);
+  }
+  CHECK(f.call(f.client(), "GET", "/v1/health").status == 200);
+}
+
+TEST_CASE("connections past the maximum are refused with 503", "[net][e2e][robustness]") {
+  e2e_fixture f{{"--max-connections", "2", "--no-auth"}};
+  raw_socket a{f.node.http()};
+  raw_socket b{f.node.http()};
+  a.send_all("GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n");
+  b.send_all("GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n");
+  // Both kept alive: the next connection is over the limit.
+  raw_socket c{f.node.http()};
+  auto reply = c.read_all();
+  CHECK(reply.rfind("HTTP/1.1 503", 0) == 0);
+}
+
+TEST_CASE("SIGTERM stops the node with exit 0 and acknowledged data survives a restart",
+          "[net][e2e][robustness]") {
+  e2e_fixture f;
+  REQUIRE(f.call("PUT", "/v1/models/Post", post_model).status == 201);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) {
+    auto r = f.call("POST", "/v1/models/Post/docs", R"({"title": "keep)" + std::to_string(i) + "\"}");
+    REQUIRE(r.status == 201);
+    ids.push_back(r.body.find("id")->as_string());
+  }
+  REQUIRE(f.admin.request("PUT", "/v1/kv/ns/k", "kept")->status == 201);
+  int status = f.node.stop(SIGTERM);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  f.node.restart();
+  auto admin = f.client(f.node.admin_token());
+  for (auto& id : ids)
+    CHECK(f.call(admin, "GET", "/v1/models/Post/docs/" + id).status == 200);
+  CHECK(admin.request("GET", "/v1/kv/ns/k")->body == "kept");
+  SECTION("SIGINT too") {
+    int st = f.node.stop(SIGINT);
+    REQUIRE(WIFEXITED(st));
+    CHECK(WEXITSTATUS(st) == 0);
+  }
+}
+
+TEST_CASE("bad node options are refused with a message", "[net][e2e][robustness]") {
+  temp_dir dir;
+  CHECK_THROWS(node_process{dir.sub("d1"), {"--seeds", "nonsense"}});
+  CHECK_THROWS(node_process{dir.sub("d2"), {"--tls-cert", "/nonexistent.pem"}});
+  std::string log;
+  if (FILE* fp = std::fopen((dir.sub("d1") + ".log").c_str(), "r")) {
+    char buf[512];
+    while (std::fgets(buf, sizeof buf, fp))
+      log += buf;
+    std::fclose(fp);
+  }
+  CHECK_THAT(log, Catch::Contains("invalid address"));
+}

@@ -27,9 +27,10 @@ test-slow: deps
 	@cd $(BUILD_DIR) && ctest $(CTEST_FLAGS) -L slow
 
 # deps + build + a node in the foreground on the embedded default (data in ./data).
+# Extra node options: make run ARGS="--no-auth --http 0.0.0.0:7700"
 run: deps
 	@$(MAKE) --no-print-directory build
-	@scripts/run-node.sh
+	@scripts/run-node.sh $(ARGS)
 
 # deps + build + the benchmarks at full size (JSON lines on stdout).
 bench: deps

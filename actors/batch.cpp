@@ -112,6 +112,16 @@ caf::behavior batch_main(caf::event_based_actor* self, engine* eng,
                 return caf::none;
               }))
             std::fprintf(stderr, "debros: %s\n", message_of(e).c_str());
+          // User-scoped documents left global index work in the outbox.
+          std::vector<bool> told(entry->gindex.size(), false);
+          for (auto& plan : batch->plans)
+            for (auto& [channel, payload] : plan.outbox) {
+              auto p = static_cast<size_t>(std::stoul(channel.substr(channel.rfind('/') + 1)));
+              if (p < told.size() && !told[p]) {
+                told[p] = true;
+                self->send(entry->gindex[p], drain_atom::value);
+              }
+            }
           done(batch->ids);
         }
         self->quit();

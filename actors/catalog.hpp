@@ -56,9 +56,14 @@ struct model_entry {
   uint32_t id = 0;
   std::shared_ptr<const compiled_model> model;
   std::shared_ptr<const model_extensions> ext;
+  /// Global models: the shards.
   std::vector<shard_actor> shards;
+  /// User-scoped models with fields indexed "global": the index partitions.
+  std::vector<gindex_actor> gindex;
   /// local_index_fields(def()), computed once.
   std::vector<std::string> indexed;
+  /// The fields with a global index (user-scoped models).
+  std::vector<std::string> global_indexed;
 
   const model_def& def() const noexcept { return model->def(); }
 };

@@ -1,14 +1,19 @@
 #include "actors/coordinator.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
 #include "caf/typed_event_based_actor.hpp"
 
 #include "actors/catalog.hpp"
+#include "actors/doc_keys.hpp"
+#include "actors/engine.hpp"
+#include "actors/partition_scan.hpp"
 #include "actors/placement.hpp"
 #include "actors/reply.hpp"
+#include "actors/userdb_host.hpp"
 #include "messages/errc.hpp"
 #include "storage/record.hpp"
 
@@ -25,6 +30,7 @@ struct gather {
   std::vector<partition_result> results;
   size_t expected = 0;
   bool failed = false;
+  bool all_users = false;
 };
 
 // For global models, `userIn` filters on the documents' userId field.
@@ -60,6 +66,7 @@ caf::expected<query_result> merge(gather& g) {
       hits.push_back(&h);
   }
   out.stats.partitions = static_cast<uint32_t>(g.results.size());
+  out.stats.all_users = g.all_users;
   out.has_total = q.with_total;
   if (!q.with_total)
     out.total = 0;
@@ -88,7 +95,121 @@ caf::expected<query_result> merge(gather& g) {
   return out;
 }
 
-void scatter(self_ptr self, std::shared_ptr<const model_entry> entry, query q,
+// One partition a query goes to.
+struct target {
+  enum class kind : uint8_t { shard, user, gindex, scan } type;
+  uint32_t index = 0;
+  std::string user;
+};
+
+// The global index partitions that can answer `q`, or none when no global index applies.
+std::optional<std::vector<uint32_t>> gindex_targets(const model_entry& e, const query& q) {
+  if (e.gindex.empty() || q.where.type != query_expr::kind::all)
+    return std::nullopt;
+  auto global = [&](const std::string& f) {
+    auto* fd = e.def().find_field(f);
+    return std::find(e.global_indexed.begin(), e.global_indexed.end(), f) !=
+               e.global_indexed.end() &&
+           fd != nullptr && fd->type != field_type::array && fd->type != field_type::object;
+  };
+  std::vector<uint32_t> all(e.gindex.size());
+  for (uint32_t p = 0; p < all.size(); ++p)
+    all[p] = p;
+  for (auto& c : q.where.children) {
+    if (c.type != query_expr::kind::cond || !global(c.path))
+      continue;
+    if (c.op == query_op::eq && !c.operand.is_array() && !c.operand.is_object())
+      return std::vector<uint32_t>{doc_keys::gindex_partition_of(c.operand)};
+    if (c.op == query_op::gt || c.op == query_op::ge || c.op == query_op::lt ||
+        c.op == query_op::le || c.op == query_op::between || c.op == query_op::starts_with)
+      return all;
+  }
+  if (!q.order_by.empty() && global(q.order_by[0].path))
+    return all;
+  return std::nullopt;
+}
+
+std::vector<target> targets_of(const engine& eng, const model_entry& e, const query& q) {
+  std::vector<target> out;
+  auto& def = e.def();
+  if (def.scope == model_scope::global) {
+    if (auto pruned = shards_for_query(def, q))
+      for (auto s : *pruned)
+        out.push_back(target{target::kind::shard, s, {}});
+    else
+      for (uint32_t s = 0; s < e.shards.size(); ++s)
+        out.push_back(target{target::kind::shard, s, {}});
+    return out;
+  }
+  if (!q.user_in.empty()) {
+    auto users = q.user_in;
+    std::sort(users.begin(), users.end());
+    users.erase(std::unique(users.begin(), users.end()), users.end());
+    for (auto& u : users)
+      out.push_back(target{target::kind::user, 0, u});
+    return out;
+  }
+  if (auto parts = gindex_targets(e, q)) {
+    for (auto p : *parts)
+      out.push_back(target{target::kind::gindex, p, {}});
+    return out;
+  }
+  for (uint32_t h = 0; h < eng.host_count(); ++h)
+    out.push_back(target{target::kind::scan, h, {}});
+  return out;
+}
+
+using scanner_actor = caf::typed_actor<caf::replies_to<partition_query>::with<partition_result>>;
+
+// Scans every user's database of one host's share (layout.user_mod / user_rem), once.
+scanner_actor::behavior_type scanner_main(scanner_actor::pointer self, storage::environment* env,
+                                          partition_layout layout,
+                                          std::shared_ptr<const model_entry> entry) {
+  return {
+      [=](partition_query& pq) -> caf::result<partition_result> {
+        auto r = run_partition_query(*env, layout, entry->def(), pq);
+        self->quit();
+        return to_result(std::move(r));
+      },
+  };
+}
+
+// Sends `pq` to `t` and hands the answer (or the error) to `on_result`.
+template <class F>
+void ask(self_ptr self, engine& eng, const std::shared_ptr<const model_entry>& entry,
+         const target& t, const partition_query& pq, F on_result) {
+  auto ok = [on_result](partition_result& r) {
+    on_result(caf::expected<partition_result>{std::move(r)});
+  };
+  auto bad = [on_result](caf::error& err) {
+    on_result(caf::expected<partition_result>{std::move(err)});
+  };
+  switch (t.type) {
+  case target::kind::shard:
+    self->request(entry->shards[t.index], caf::infinite, pq).then(ok, bad);
+    return;
+  case target::kind::gindex:
+    self->request(entry->gindex[t.index], caf::infinite, pq).then(ok, bad);
+    return;
+  case target::kind::user:
+    self->request(eng.host_of(t.user), caf::infinite, for_user<partition_query>{entry, t.user, pq})
+        .then(ok, bad);
+    return;
+  case target::kind::scan: {
+    partition_layout layout;
+    layout.docs = eng.tables().docs;
+    layout.model_id = entry->id;
+    layout.docs_prefix = doc_keys::model_prefix(entry->id);
+    layout.user_mod = static_cast<uint32_t>(eng.host_count());
+    layout.user_rem = t.index;
+    auto scanner = self->system().spawn(scanner_main, &eng.env(), std::move(layout), entry);
+    self->request(scanner, caf::infinite, pq).then(ok, bad);
+    return;
+  }
+  }
+}
+
+void scatter(self_ptr self, engine* eng, std::shared_ptr<const model_entry> entry, query q,
              reply<query_result> r) {
   if (auto err = check_query(q))
     return r.fail(err);
@@ -107,14 +228,10 @@ void scatter(self_ptr self, std::shared_ptr<const model_entry> entry, query q,
       return r.fail(tuple.error());
     g->after = std::move(*tuple);
   }
-  add_user_filter(q);
-  auto& def = entry->def();
-  std::vector<uint32_t> targets;
-  if (auto pruned = shards_for_query(def, q))
-    targets = std::move(*pruned);
-  else
-    for (uint32_t i = 0; i < entry->shards.size(); ++i)
-      targets.push_back(i);
+  if (entry->def().scope == model_scope::global)
+    add_user_filter(q);
+  auto targets = targets_of(*eng, *entry, q);
+  g->all_users = !targets.empty() && targets.front().type == target::kind::scan;
   partition_query pq;
   pq.k = static_cast<uint64_t>(q.offset + q.limit + 1);
   pq.after = g->after;
@@ -126,51 +243,45 @@ void scatter(self_ptr self, std::shared_ptr<const model_entry> entry, query q,
     r.deliver(*merge(*g));
     return self->quit();
   }
-  for (auto t : targets) {
-    self->request(entry->shards[t], caf::infinite, pq)
-        .then(
-            [self, g, r](partition_result& res) {
-              if (g->failed)
-                return;
-              g->results.push_back(std::move(res));
-              if (g->results.size() < g->expected)
-                return;
-              auto merged = merge(*g);
-              if (merged)
-                r.deliver(std::move(*merged));
-              else
-                r.fail(merged.error());
-              self->quit();
-            },
-            [self, g, r](caf::error& err) {
-              if (g->failed)
-                return;
-              g->failed = true;
-              r.fail(std::move(err));
-              self->quit();
-            });
-  }
+  for (auto& t : targets)
+    ask(self, *eng, entry, t, pq, [self, g, r](caf::expected<partition_result> res) {
+      if (g->failed)
+        return;
+      if (!res) {
+        g->failed = true;
+        r.fail(std::move(res.error()));
+        return self->quit();
+      }
+      g->results.push_back(std::move(*res));
+      if (g->results.size() < g->expected)
+        return;
+      auto merged = merge(*g);
+      if (merged)
+        r.deliver(std::move(*merged));
+      else
+        r.fail(merged.error());
+      self->quit();
+    });
 }
 
-coordinator_actor::behavior_type coordinator_main(self_ptr self,
+coordinator_actor::behavior_type coordinator_main(self_ptr self, engine* eng,
                                                   std::shared_ptr<const model_entry> entry) {
   return {
-      [self, entry](query& q) {
+      [self, eng, entry](query& q) {
         auto rp = self->make_response_promise<query_result>();
-        scatter(self, entry, std::move(q), reply<query_result>{rp});
+        scatter(self, eng, entry, std::move(q), reply<query_result>{rp});
         return rp;
       },
-      [self, entry](local_call<query, query_result>& c) {
-        scatter(self, entry, std::move(c.op), reply<query_result>{std::move(c.reply)});
+      [self, eng, entry](local_call<query, query_result>& c) {
+        scatter(self, eng, entry, std::move(c.op), reply<query_result>{std::move(c.reply)});
       },
   };
 }
 
 } // namespace
 
-coordinator_actor spawn_coordinator(caf::actor_system& sys,
-                                    std::shared_ptr<const model_entry> entry) {
-  return sys.spawn(coordinator_main, std::move(entry));
+coordinator_actor spawn_coordinator(engine& eng, std::shared_ptr<const model_entry> entry) {
+  return eng.system().spawn(coordinator_main, &eng, std::move(entry));
 }
 
 } // namespace debros

@@ -20,9 +20,14 @@ constexpr int64_t query_offset_max = 100000;
 using coordinator_actor = caf::typed_actor<caf::replies_to<query>::with<query_result>,
                                            caf::reacts_to<local_call<query, query_result>>>;
 
+class engine;
+
 /// Spawns a coordinator for one query on `entry`'s model. It answers one query (a request or a
-/// local_call) and quits.
-coordinator_actor spawn_coordinator(caf::actor_system& sys,
-                                    std::shared_ptr<const model_entry> entry);
+/// local_call) and quits. Targets: global models, the shards (or those holding the shard key's
+/// values); user-scoped models, the databases of userIn's users, else the global index
+/// partitions when a top-level condition or the first sort key uses a global index, else every
+/// user's database (scanned by one actor per host, each taking the users of that host; the
+/// result's stats say all_users).
+coordinator_actor spawn_coordinator(engine& eng, std::shared_ptr<const model_entry> entry);
 
 } // namespace debros

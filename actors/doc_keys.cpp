@@ -2,6 +2,7 @@
 
 #include <openssl/sha.h>
 
+#include "actors/placement.hpp"
 #include "storage/key_codec.hpp"
 
 namespace debros::doc_keys {
@@ -122,6 +123,80 @@ std::string tombstone_key(uint32_t model_id, std::string_view id) {
   auto out = model_prefix(model_id);
   out.append(id);
   return out;
+}
+
+std::string user_docs_prefix(uint32_t model_id, std::string_view user) {
+  auto out = model_prefix(model_id);
+  append_key_string(out, user);
+  return out;
+}
+
+std::string user_doc_key(uint32_t model_id, std::string_view user, std::string_view id) {
+  auto out = user_docs_prefix(model_id, user);
+  out.append(id);
+  return out;
+}
+
+bool split_user_doc_key(std::string_view key, std::string& user, std::string_view& id) {
+  if (key.size() < 4)
+    return false;
+  auto rest = key.substr(4);
+  auto decoded = storage::read_key(rest);
+  if (!decoded || !decoded->is_string())
+    return false;
+  user = decoded->as_string();
+  id = rest;
+  return true;
+}
+
+std::string owner_key(uint32_t model_id, std::string_view id) {
+  auto out = model_prefix(model_id);
+  out.append(id);
+  return out;
+}
+
+uint32_t gindex_partition_of(const value& v) noexcept {
+  std::string enc;
+  append_key(enc, v);
+  return static_cast<uint32_t>(stable_hash(enc) % gindex_partitions);
+}
+
+std::string gindex_prefix(uint32_t model_id, uint32_t partition) {
+  auto out = model_prefix(model_id);
+  append_u16(out, static_cast<uint16_t>(partition));
+  return out;
+}
+
+std::string gindex_key(uint32_t model_id, uint32_t partition, std::string_view field,
+                       const value& v, int64_t created_at, std::string_view user,
+                       std::string_view id) {
+  auto out = gindex_prefix(model_id, partition);
+  append_key_string(out, field);
+  append_index_value(out, v);
+  append_key_int(out, created_at);
+  append_key_string(out, user);
+  out.append(id);
+  return out;
+}
+
+bool split_gindex_key(std::string_view key, size_t field_prefix_size, gindex_entry& out) {
+  if (key.size() < field_prefix_size)
+    return false;
+  auto rest = key.substr(field_prefix_size);
+  auto start = rest;
+  if (!storage::skip_key(rest))
+    return false;
+  out.value_part = start.substr(0, start.size() - rest.size());
+  if (rest.size() < 11 || static_cast<uint8_t>(rest[0]) != storage::key_tag::number)
+    return false;
+  out.created_part = rest.substr(0, 11);
+  rest.remove_prefix(11);
+  auto user = storage::read_key(rest);
+  if (!user || !user->is_string())
+    return false;
+  out.user = user->as_string();
+  out.id = rest;
+  return true;
 }
 
 } // namespace debros::doc_keys

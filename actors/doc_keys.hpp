@@ -67,4 +67,40 @@ bool split_index_key(std::string_view key, size_t field_prefix_size, index_entry
 std::string unique_key(uint32_t model_id, std::string_view field, const value& v);
 std::string tombstone_key(uint32_t model_id, std::string_view id);
 
+// -- user-scoped models ---------------------------------------------------------------------
+//
+//   docs        model | user (key string) | id bytes                -> record(document)
+//   owners      model | id bytes                                    -> user id
+//   gindex      model | partition (2) | field (key string) | value (key) | createdAt (key int)
+//               | user (key string) | id                            -> "" (empty)
+//   users       user id bytes                                       -> record(user)
+//
+// A user's documents of one model are one contiguous range (its database). The owners table
+// finds a document's user from its id alone. Global index entries are grouped by index
+// partition (hash of the value) so that each partition actor owns one range; they are written
+// by that actor from the outbox, after the document's own transaction.
+
+std::string user_docs_prefix(uint32_t model_id, std::string_view user);
+std::string user_doc_key(uint32_t model_id, std::string_view user, std::string_view id);
+/// The user and id of a user-scoped docs key (after the 4-byte model id). False if malformed.
+bool split_user_doc_key(std::string_view key, std::string& user, std::string_view& id);
+std::string owner_key(uint32_t model_id, std::string_view id);
+
+/// Number of global index partitions of a model (placement: stable_hash(key of value) % this).
+constexpr uint32_t gindex_partitions = 4;
+uint32_t gindex_partition_of(const value& v) noexcept;
+std::string gindex_prefix(uint32_t model_id, uint32_t partition);
+std::string gindex_key(uint32_t model_id, uint32_t partition, std::string_view field,
+                       const value& v, int64_t created_at, std::string_view user,
+                       std::string_view id);
+
+/// The parts of a global index entry after its field prefix (prefix + key string of field).
+struct gindex_entry {
+  std::string_view value_part;
+  std::string_view created_part;
+  std::string user;
+  std::string_view id;
+};
+bool split_gindex_key(std::string_view key, size_t field_prefix_size, gindex_entry& out);
+
 } // namespace debros::doc_keys

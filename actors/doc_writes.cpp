@@ -8,6 +8,7 @@
 #include "messages/errc.hpp"
 #include "messages/json.hpp"
 #include "storage/key_codec.hpp"
+#include "storage/outbox.hpp"
 #include "storage/record.hpp"
 
 namespace debros {
@@ -26,13 +27,44 @@ int64_t created_of(const value& doc) {
   return c != nullptr && c->is_int() ? c->as_int() : 0;
 }
 
-std::vector<std::string> index_keys(const model_entry& e, uint32_t shard, const value& doc) {
+// Local index entries: for global models, every indexed field (the node-level index serves all
+// shards); user-scoped models keep none (a user's database is scanned), their global indexes go
+// through the outbox (gindex_keys).
+std::vector<std::string> index_keys(const model_entry& e, const doc_place& place,
+                                    const value& doc) {
   std::vector<std::string> out;
+  if (place.user_scoped())
+    return out;
   auto& id = doc.find("id")->as_string();
   auto created = created_of(doc);
   for (auto& f : e.indexed)
-    out.push_back(doc_keys::index_key(e.id, shard, f, field_of(doc, f), created, id));
+    out.push_back(doc_keys::index_key(e.id, place.shard, f, field_of(doc, f), created, id));
   return out;
+}
+
+// Global index entries of a user-scoped document, by partition.
+std::vector<std::pair<uint32_t, std::string>>
+gindex_keys(const model_entry& e, const doc_place& place, const value& doc) {
+  std::vector<std::pair<uint32_t, std::string>> out;
+  if (!place.user_scoped())
+    return out;
+  auto& id = doc.find("id")->as_string();
+  auto created = created_of(doc);
+  for (auto& f : e.def().fields) {
+    if (f.index != index_kind::global)
+      continue;
+    auto& v = field_of(doc, f.name);
+    auto p = doc_keys::gindex_partition_of(v);
+    out.emplace_back(p, doc_keys::gindex_key(e.id, p, f.name, v, created, place.user, id));
+  }
+  return out;
+}
+
+void add_gindex_ops(write_plan& plan, uint32_t model_id,
+                    const std::vector<std::pair<uint32_t, std::string>>& keys, bool put) {
+  for (auto& [partition, key] : keys)
+    plan.outbox.emplace_back(gindex_channel(model_id, partition),
+                             encode_gindex_op(gindex_op{put, key}));
 }
 
 std::vector<unique_claim> unique_claims(const model_entry& e, const value& doc) {
@@ -59,40 +91,91 @@ bool is_eventlog(const model_entry& e) {
 
 } // namespace
 
-caf::expected<write_plan> plan_create(const model_entry& e, uint32_t shard, const value& doc) {
+doc_tables doc_tables_of(storage::environment& env) {
+  return doc_tables{env.get_table("docs"),       env.get_table("index"),  env.get_table("unique"),
+                    env.get_table("tombstones"), env.get_table("owners"), env.get_table("users"),
+                    env.get_table("outbox")};
+}
+
+std::string doc_key_of(const model_entry& e, const doc_place& place, std::string_view id) {
+  return place.user_scoped() ? doc_keys::user_doc_key(e.id, place.user, id)
+                             : doc_keys::doc_key(e.id, place.shard, id);
+}
+
+std::string gindex_channel(uint32_t model_id, uint32_t partition) {
+  return "gidx/" + std::to_string(model_id) + "/" + std::to_string(partition);
+}
+
+std::string encode_gindex_op(const gindex_op& op) {
+  std::string out;
+  out += static_cast<char>(op.put ? 1 : 2);
+  out += op.key;
+  return out;
+}
+
+caf::expected<gindex_op> decode_gindex_op(std::string_view payload) {
+  if (payload.size() < 2 || (payload[0] != 1 && payload[0] != 2))
+    return make_error(errc::corruption, "malformed global index work item");
+  return gindex_op{payload[0] == 1, std::string{payload.substr(1)}};
+}
+
+namespace {
+
+void set_user_parts(write_plan& p, const model_entry& e, const doc_place& place) {
+  if (!place.user_scoped())
+    return;
+  p.owner_key = doc_keys::owner_key(e.id, p.id);
+  p.owner = place.user;
+}
+
+} // namespace
+
+caf::expected<write_plan> plan_create(const model_entry& e, const doc_place& place,
+                                      const value& doc) {
   write_plan p;
   p.id = doc.find("id")->as_string();
-  p.doc_key = doc_keys::doc_key(e.id, shard, p.id);
+  p.doc_key = doc_key_of(e, place, p.id);
   auto rec = record_of(doc);
   if (!rec)
     return rec.error();
   p.record = std::move(*rec);
   p.create = true;
-  p.index_put = index_keys(e, shard, doc);
+  p.index_put = index_keys(e, place, doc);
   p.unique_put = unique_claims(e, doc);
   if (is_eventlog(e))
     p.tombstone_key = doc_keys::tombstone_key(e.id, p.id);
+  set_user_parts(p, e, place);
+  if (place.user_scoped()) {
+    auto user = storage::encode_record(value{object{{"id", place.user}, {"createdAt", now_ms()}}});
+    if (!user)
+      return user.error();
+    p.user_record = std::move(*user);
+  }
+  add_gindex_ops(p, e.id, gindex_keys(e, place, doc), true);
   return p;
 }
 
-caf::expected<write_plan> plan_update(const model_entry& e, uint32_t shard, const value& old_doc,
-                                      const value& new_doc) {
+caf::expected<write_plan> plan_update(const model_entry& e, const doc_place& place,
+                                      const value& old_doc, const value& new_doc) {
   write_plan p;
   p.id = new_doc.find("id")->as_string();
-  p.doc_key = doc_keys::doc_key(e.id, shard, p.id);
+  p.doc_key = doc_key_of(e, place, p.id);
   auto rec = record_of(new_doc);
   if (!rec)
     return rec.error();
   p.record = std::move(*rec);
   // Only the entries that change: unchanged index keys and unique values stay untouched.
-  auto before = index_keys(e, shard, old_doc);
-  auto after = index_keys(e, shard, new_doc);
-  for (auto& k : before)
-    if (std::find(after.begin(), after.end(), k) == after.end())
-      p.index_del.push_back(k);
-  for (auto& k : after)
-    if (std::find(before.begin(), before.end(), k) == before.end())
-      p.index_put.push_back(k);
+  auto changed = [](const std::vector<std::string>& from, const std::vector<std::string>& to) {
+    std::vector<std::string> out;
+    for (auto& k : from)
+      if (std::find(to.begin(), to.end(), k) == to.end())
+        out.push_back(k);
+    return out;
+  };
+  auto before = index_keys(e, place, old_doc);
+  auto after = index_keys(e, place, new_doc);
+  p.index_del = changed(before, after);
+  p.index_put = changed(after, before);
   auto old_claims = unique_claims(e, old_doc);
   auto new_claims = unique_claims(e, new_doc);
   auto has = [](const std::vector<unique_claim>& xs, const std::string& key) {
@@ -104,18 +187,31 @@ caf::expected<write_plan> plan_update(const model_entry& e, uint32_t shard, cons
   for (auto& c : new_claims)
     if (!has(old_claims, c.key))
       p.unique_put.push_back(c);
+  auto g_before = gindex_keys(e, place, old_doc);
+  auto g_after = gindex_keys(e, place, new_doc);
+  auto gchanged = [](const auto& from, const auto& to) {
+    std::vector<std::pair<uint32_t, std::string>> out;
+    for (auto& k : from)
+      if (std::find(to.begin(), to.end(), k) == to.end())
+        out.push_back(k);
+    return out;
+  };
+  add_gindex_ops(p, e.id, gchanged(g_before, g_after), false);
+  add_gindex_ops(p, e.id, gchanged(g_after, g_before), true);
   return p;
 }
 
-write_plan plan_delete(const model_entry& e, uint32_t shard, const value& old_doc) {
+write_plan plan_delete(const model_entry& e, const doc_place& place, const value& old_doc) {
   write_plan p;
   p.id = old_doc.find("id")->as_string();
-  p.doc_key = doc_keys::doc_key(e.id, shard, p.id);
-  p.index_del = index_keys(e, shard, old_doc);
+  p.doc_key = doc_key_of(e, place, p.id);
+  p.index_del = index_keys(e, place, old_doc);
   for (auto& c : unique_claims(e, old_doc))
     p.unique_del.push_back(c.key);
   if (is_eventlog(e))
     p.tombstone_key = doc_keys::tombstone_key(e.id, p.id);
+  set_user_parts(p, e, place);
+  add_gindex_ops(p, e.id, gindex_keys(e, place, old_doc), false);
   return p;
 }
 
@@ -137,6 +233,14 @@ caf::error apply_plan(storage::write_txn& txn, const doc_tables& t, const write_
       auto msg = c.field + " must be unique: " + to_json(c.val) + " is already used";
       return make_error(errc::conflict, msg, {error_detail{c.field, msg}});
     }
+  }
+  if (p.create && !p.owner_key.empty()) {
+    // Ids are unique across users: the owners table is the one place that says so.
+    auto owner = txn.get(t.owners, p.owner_key);
+    if (!owner)
+      return owner.error();
+    if (*owner)
+      return make_error(errc::conflict, "a document with id " + p.id + " already exists");
   }
   if (p.create) {
     if (auto err = txn.put(t.docs, p.doc_key, p.record, MDB_NOOVERWRITE)) {
@@ -162,6 +266,27 @@ caf::error apply_plan(storage::write_txn& txn, const doc_tables& t, const write_
   for (auto& c : p.unique_put)
     if (auto err = txn.put(t.unique, c.key, p.id))
       return err;
+  if (!p.owner_key.empty()) {
+    if (p.create) {
+      if (auto err = txn.put(t.owners, p.owner_key, p.owner))
+        return err;
+    } else if (p.record.empty()) {
+      if (auto gone = txn.del(t.owners, p.owner_key); !gone)
+        return gone.error();
+    }
+  }
+  if (!p.user_record.empty()) {
+    auto known = txn.get(t.users, p.owner);
+    if (!known)
+      return known.error();
+    if (!*known)
+      if (auto err = txn.put(t.users, p.owner, p.user_record))
+        return err;
+  }
+  storage::outbox box{t.outbox};
+  for (auto& [channel, payload] : p.outbox)
+    if (auto seq = box.append(txn, channel, payload); !seq)
+      return seq.error();
   if (!p.create && p.record.empty() && !p.tombstone_key.empty()) {
     std::string when;
     storage::append_u64(when, static_cast<uint64_t>(now_ms()));

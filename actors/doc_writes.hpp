@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "caf/expected.hpp"
@@ -21,7 +22,38 @@ struct doc_tables {
   storage::table index;
   storage::table unique;
   storage::table tombstones;
+  storage::table owners;
+  storage::table users;
+  storage::table outbox;
 };
+
+/// Every table the engine writes documents to.
+doc_tables doc_tables_of(storage::environment& env);
+
+/// Where a document lives: a shard of a global model, or the database of one user of a
+/// user-scoped model (`user` not empty).
+struct doc_place {
+  uint32_t shard = 0;
+  std::string user;
+
+  bool user_scoped() const noexcept { return !user.empty(); }
+};
+
+/// The docs key of document `id` at `place`.
+std::string doc_key_of(const model_entry& e, const doc_place& place, std::string_view id);
+
+/// The outbox channel of global index partition `partition` of model `model_id`.
+std::string gindex_channel(uint32_t model_id, uint32_t partition);
+
+/// One pending global index change, as stored in the outbox.
+struct gindex_op {
+  bool put = true; // false: delete
+  std::string key;
+};
+
+/// The outbox payload of a global index change, and back. Decoding errors: corruption.
+std::string encode_gindex_op(const gindex_op& op);
+caf::expected<gindex_op> decode_gindex_op(std::string_view payload);
 
 struct unique_claim {
   std::string key;
@@ -43,17 +75,26 @@ struct write_plan {
   /// Event logs: the key whose presence marks a deleted id (checked on create, written on
   /// delete). Empty for other store types.
   std::string tombstone_key;
+  /// User-scoped models: the owners entry (id -> user), claimed on create (an id is unique
+  /// across users) and removed on delete; empty otherwise.
+  std::string owner_key;
+  std::string owner;
+  /// User-scoped models: the user's directory entry, created if missing.
+  std::string user_record;
+  /// Work for other actors (global index partitions), appended in the same transaction.
+  std::vector<std::pair<std::string, std::string>> outbox;
 };
 
-/// Plans storing the validated `doc` as a new document of `shard`.
-caf::expected<write_plan> plan_create(const model_entry& e, uint32_t shard, const value& doc);
+/// Plans storing the validated `doc` as a new document at `place`.
+caf::expected<write_plan> plan_create(const model_entry& e, const doc_place& place,
+                                      const value& doc);
 
 /// Plans replacing `old_doc` by the validated `new_doc` (same id).
-caf::expected<write_plan> plan_update(const model_entry& e, uint32_t shard, const value& old_doc,
-                                      const value& new_doc);
+caf::expected<write_plan> plan_update(const model_entry& e, const doc_place& place,
+                                      const value& old_doc, const value& new_doc);
 
 /// Plans deleting `old_doc` (a tombstone for event logs).
-write_plan plan_delete(const model_entry& e, uint32_t shard, const value& old_doc);
+write_plan plan_delete(const model_entry& e, const doc_place& place, const value& old_doc);
 
 /// Applies a plan: all checks (unique values, existence, tombstones) before any change, so a
 /// refused plan changes nothing. Errors: conflict naming the field and value or the id.

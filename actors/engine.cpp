@@ -6,10 +6,13 @@
 #include "actors/batch.hpp"
 #include "actors/coordinator.hpp"
 #include "actors/doc_keys.hpp"
+#include "actors/gindex.hpp"
 #include "actors/ids.hpp"
 #include "actors/placement.hpp"
 #include "actors/shard.hpp"
+#include "actors/userdb_host.hpp"
 #include "messages/errc.hpp"
+#include "storage/key_codec.hpp"
 #include "storage/record.hpp"
 
 namespace debros {
@@ -34,10 +37,23 @@ void fail(const reply_fn<R>& done, caf::error err) {
 } // namespace
 
 engine::engine(caf::actor_system& sys, storage::environment& env, storage::writer& writer)
-    : sys_(sys), env_(env),
-      writer_(writer), tables_{env.get_table("docs"), env.get_table("index"),
-                               env.get_table("unique"), env.get_table("tombstones")},
-      snapshot_(std::make_shared<catalog_snapshot>()) {}
+    : sys_(sys), env_(env), writer_(writer), tables_(doc_tables_of(env)),
+      snapshot_(std::make_shared<catalog_snapshot>()),
+      userdb_stats_(std::make_shared<userdb_stats>()) {}
+
+void engine::start_hosts(size_t hosts, size_t live_max, std::chrono::milliseconds idle) {
+  hosts = std::max<size_t>(hosts, 1);
+  for (size_t h = 0; h < hosts; ++h)
+    hosts_.push_back(spawn_userdb_host(
+        sys_, userdb_host_config{&env_, &writer_, std::max<size_t>(live_max / hosts, 1), idle,
+                                 userdb_stats_}));
+}
+
+const caf::actor& engine::host_of(std::string_view user) const {
+  std::string enc;
+  storage::append_key_string(enc, user);
+  return hosts_[stable_hash(enc) % hosts_.size()];
+}
 
 engine::~engine() = default;
 
@@ -50,7 +66,24 @@ caf::expected<std::shared_ptr<model_entry>> engine::make_entry(uint32_t id, mode
   entry->model = std::move(*compiled);
   entry->ext = std::make_shared<model_extensions>();
   entry->indexed = local_index_fields(entry->def());
+  for (auto& f : entry->def().fields)
+    if (f.index == index_kind::global)
+      entry->global_indexed.push_back(f.name);
   return entry;
+}
+
+// Global models: their shards. User-scoped models: their global index partitions (user
+// databases are activated on demand by the hosts).
+void engine::spawn_partitions(const std::shared_ptr<model_entry>& entry) {
+  if (entry->def().scope == model_scope::user) {
+    if (!entry->global_indexed.empty())
+      for (uint32_t p = 0; p < doc_keys::gindex_partitions; ++p)
+        entry->gindex.push_back(spawn_gindex(sys_, gindex_config{entry, p, &env_, &writer_}));
+    return;
+  }
+  for (uint32_t s = 0; s < entry->def().sharding.count; ++s)
+    entry->shards.push_back(
+        spawn_shard(sys_, shard_config{entry, doc_place{s, {}}, &env_, &writer_, {}, {}}));
 }
 
 // Makes an entry visible to routing. Its shards were spawned with the same entry while its list
@@ -70,8 +103,7 @@ caf::error engine::load() {
     auto entry = make_entry(id, std::move(def));
     if (!entry)
       return entry.error();
-    for (uint32_t s = 0; s < (*entry)->def().sharding.count; ++s)
-      (*entry)->shards.push_back(spawn_shard(sys_, shard_config{*entry, s, &env_, &writer_}));
+    spawn_partitions(*entry);
     publish(std::move(*entry));
   }
   return caf::none;
@@ -97,8 +129,7 @@ caf::expected<define_outcome> engine::define(model_def def) {
   auto entry = make_entry(*id, def);
   if (!entry)
     return entry.error();
-  for (uint32_t s = 0; s < def.sharding.count; ++s)
-    (*entry)->shards.push_back(spawn_shard(sys_, shard_config{*entry, s, &env_, &writer_}));
+  spawn_partitions(*entry);
   publish(*entry);
   return define_outcome{std::move(def), true};
 }
@@ -126,6 +157,8 @@ caf::error engine::update_extensions(std::string_view model,
   next->ext = std::move(ext);
   for (auto& s : next->shards)
     caf::anon_send(s, set_model{next});
+  for (auto& g : next->gindex)
+    caf::anon_send(g, set_model{next});
   publish(std::move(next));
   return caf::none;
 }
@@ -167,21 +200,44 @@ caf::error engine::add_validator(std::string_view model, std::string field, fiel
 
 // -- routing -----------------------------------------------------------------------------------
 
-caf::expected<uint32_t> engine::place(const model_entry& entry, value& doc) const {
+caf::expected<doc_place> engine::place(const model_entry& entry, value& doc) const {
   if (!doc.is_object())
     return make_error(errc::invalid_argument, "a document must be a JSON object");
   if (doc.find("id") == nullptr)
     doc.as_object().set("id", new_id());
-  return shard_of(entry.def(), doc);
+  if (entry.def().scope == model_scope::user) {
+    auto* user = doc.find("userId");
+    if (user == nullptr || !user->is_string() || user->as_string().empty() ||
+        user->as_string().size() > doc_keys::id_bytes_max)
+      return make_error(errc::validation_failed, "userId is required",
+                        {error_detail{"userId", "userId is required (a non-empty string)"}});
+    return doc_place{0, user->as_string()};
+  }
+  return doc_place{shard_of(entry.def(), doc), {}};
 }
 
-caf::expected<std::optional<uint32_t>> engine::locate(const model_entry& entry,
-                                                      std::string_view id) const {
+caf::expected<std::optional<doc_place>>
+engine::locate(const model_entry& entry, std::string_view id, std::string_view user_hint) const {
   auto& def = entry.def();
   if (id.empty() || id.size() > doc_keys::id_bytes_max)
-    return std::optional<uint32_t>{};
+    return std::optional<doc_place>{};
+  if (def.scope == model_scope::user) {
+    if (!user_hint.empty())
+      return std::optional<doc_place>{doc_place{0, std::string{user_hint}}};
+    // Ids are unique across users: the owners table finds the database.
+    auto txn = env_.read();
+    if (!txn)
+      return txn.error();
+    auto owner = txn->get(tables_.owners, doc_keys::owner_key(entry.id, id));
+    if (!owner)
+      return owner.error();
+    if (!*owner)
+      return std::optional<doc_place>{};
+    return std::optional<doc_place>{doc_place{0, std::string{**owner}}};
+  }
   if (def.sharding.key == "id")
-    return std::optional<uint32_t>{shard_for_key(def.sharding, value{std::string{id}})};
+    return std::optional<doc_place>{
+        doc_place{shard_for_key(def.sharding, value{std::string{id}}), {}}};
   auto txn = env_.read();
   if (!txn)
     return txn.error();
@@ -190,27 +246,28 @@ caf::expected<std::optional<uint32_t>> engine::locate(const model_entry& entry,
     if (!rec)
       return rec.error();
     if (*rec)
-      return std::optional<uint32_t>{s};
+      return std::optional<doc_place>{doc_place{s, {}}};
   }
-  return std::optional<uint32_t>{};
+  return std::optional<doc_place>{};
 }
 
-caf::expected<value> engine::get(std::string_view model, std::string_view id) const {
+caf::expected<value> engine::get(std::string_view model, std::string_view id,
+                                 std::string_view user_hint) const {
   auto entry = find(model);
   if (!entry)
     return entry.error();
   auto not_found = [&] {
     return make_error(errc::not_found, std::string{model} + "/" + std::string{id} + " not found");
   };
-  auto shard = locate(**entry, id);
-  if (!shard)
-    return shard.error();
-  if (!*shard)
+  auto where = locate(**entry, id, user_hint);
+  if (!where)
+    return where.error();
+  if (!*where)
     return not_found();
   auto txn = env_.read();
   if (!txn)
     return txn.error();
-  auto rec = txn->get(tables_.docs, doc_keys::doc_key((*entry)->id, **shard, id));
+  auto rec = txn->get(tables_.docs, doc_key_of(**entry, **where, id));
   if (!rec)
     return rec.error();
   if (!*rec)
@@ -218,42 +275,51 @@ caf::expected<value> engine::get(std::string_view model, std::string_view id) co
   return storage::decode_record(**rec, "document " + std::string{model} + "/" + std::string{id});
 }
 
+template <class Op, class R>
+void engine::send_to(const std::shared_ptr<const model_entry>& entry, const doc_place& where, Op op,
+                     reply_fn<R> done) const {
+  if (where.user_scoped()) {
+    caf::anon_send(host_of(where.user), for_user<local_call<Op, R>>{
+                                            entry, where.user, {std::move(op), std::move(done)}});
+    return;
+  }
+  caf::anon_send(entry->shards[where.shard], local_call<Op, R>{std::move(op), std::move(done)});
+}
+
 void engine::create(std::string model, value doc, reply_fn<value> done) {
   auto entry = find(model);
   if (!entry)
     return fail(done, entry.error());
-  auto shard = place(**entry, doc);
-  if (!shard)
-    return fail(done, shard.error());
-  caf::anon_send(
-      (*entry)->shards[*shard],
-      local_call<doc_create, value>{doc_create{std::move(model), std::move(doc)}, std::move(done)});
+  auto where = place(**entry, doc);
+  if (!where)
+    return fail(done, where.error());
+  send_to(*entry, *where, doc_create{std::move(model), std::move(doc)}, std::move(done));
 }
 
-// Sends a local call to the shard holding `id`, or fails with not_found.
+// Sends an operation to the actor owning document `id`, or fails with not_found.
 template <class Op, class R>
-void send_to_owner(const engine& eng, const std::string& model, const std::string& id, Op op,
-                   reply_fn<R> done) {
-  auto entry = eng.find(model);
+void engine::send_to_owner(const std::string& model, const std::string& id, Op op,
+                           reply_fn<R> done) const {
+  auto entry = find(model);
   if (!entry)
     return fail(done, entry.error());
-  auto shard = eng.locate(**entry, id);
-  if (!shard)
-    return fail(done, shard.error());
-  if (!*shard)
+  auto where = locate(**entry, id, {});
+  if (!where)
+    return fail(done, where.error());
+  if (!*where)
     return fail(done, make_error(errc::not_found, model + "/" + id + " not found"));
-  caf::anon_send((*entry)->shards[**shard], local_call<Op, R>{std::move(op), std::move(done)});
+  send_to(*entry, **where, std::move(op), std::move(done));
 }
 
 void engine::update(std::string model, std::string id, value fields, bool replace,
                     reply_fn<value> done) {
   doc_update op{model, id, std::move(fields), replace};
-  send_to_owner(*this, model, id, std::move(op), std::move(done));
+  send_to_owner(model, id, std::move(op), std::move(done));
 }
 
 void engine::remove(std::string model, std::string id, reply_fn<bool> done) {
   doc_remove op{model, id};
-  send_to_owner(*this, model, id, std::move(op), std::move(done));
+  send_to_owner(model, id, std::move(op), std::move(done));
 }
 
 void engine::increment(std::string model, std::string id, std::string field, value by,
@@ -262,21 +328,21 @@ void engine::increment(std::string model, std::string id, std::string field, val
   if (!entry)
     return fail(done, entry.error());
   doc_increment op{model, id, std::move(field), std::move(by)};
-  // Counters are created by their first increment, so route by placement, not by lookup.
-  if ((*entry)->def().type == store_type::counter && (*entry)->def().sharding.key == "id") {
-    auto shard = shard_for_key((*entry)->def().sharding, value{id});
-    caf::anon_send((*entry)->shards[shard],
-                   local_call<doc_increment, value>{std::move(op), std::move(done)});
-    return;
+  auto& def = (*entry)->def();
+  // Global counters are created by their first increment, so route by placement, not lookup.
+  if (def.type == store_type::counter && def.scope == model_scope::global &&
+      def.sharding.key == "id") {
+    auto shard = shard_for_key(def.sharding, value{id});
+    return send_to(*entry, doc_place{shard, {}}, std::move(op), std::move(done));
   }
-  send_to_owner(*this, model, id, std::move(op), std::move(done));
+  send_to_owner(model, id, std::move(op), std::move(done));
 }
 
 void engine::run_query(query q, reply_fn<query_result> done) {
   auto entry = find(q.model);
   if (!entry)
     return fail(done, entry.error());
-  auto coordinator = spawn_coordinator(sys_, *entry);
+  auto coordinator = spawn_coordinator(*this, *entry);
   caf::anon_send(coordinator, local_call<query, query_result>{std::move(q), std::move(done)});
 }
 
@@ -289,9 +355,78 @@ void engine::create_batch(std::string model, std::vector<value> docs,
 }
 
 void engine::stop_actors() {
-  for (auto& [name, entry] : snapshot()->models)
+  for (auto& [name, entry] : snapshot()->models) {
     for (auto& s : entry->shards)
       caf::anon_send(s, stop_atom::value);
+    for (auto& g : entry->gindex)
+      caf::anon_send(g, stop_atom::value);
+  }
+  for (auto& h : hosts_)
+    caf::anon_send(h, stop_atom::value);
+}
+
+// -- users -------------------------------------------------------------------------------------
+
+caf::error engine::check_user_id(std::string_view user) {
+  if (user.empty() || user.size() > doc_keys::id_bytes_max ||
+      user.find('/') != std::string_view::npos)
+    return make_error(errc::invalid_argument,
+                      "a user id is a non-empty string of at most 128 bytes without '/'");
+  return caf::none;
+}
+
+void engine::ensure_user(std::string user, reply_fn<bool> done) {
+  if (auto err = check_user_id(user))
+    return fail(done, std::move(err));
+  auto rec = storage::encode_record(value{object{{"id", user}, {"createdAt", now_ms()}}});
+  if (!rec)
+    return fail(done, rec.error());
+  auto created = std::make_shared<bool>(false);
+  auto table = tables_.users;
+  writer_.submit(
+      [table, user, rec = std::move(*rec), created](storage::write_txn& txn) -> caf::error {
+        auto known = txn.get(table, user);
+        if (!known)
+          return known.error();
+        *created = !*known;
+        return *known ? caf::none : txn.put(table, user, rec);
+      },
+      [created, done = std::move(done)](const caf::error& err) {
+        done(err ? caf::expected<bool>{err} : caf::expected<bool>{*created});
+      });
+}
+
+caf::expected<value> engine::get_user(std::string_view user) const {
+  if (auto err = check_user_id(user))
+    return err;
+  auto txn = env_.read();
+  if (!txn)
+    return txn.error();
+  auto rec = txn->get(tables_.users, user);
+  if (!rec)
+    return rec.error();
+  if (!*rec)
+    return make_error(errc::not_found, "user " + std::string{user} + " not found");
+  auto doc = storage::decode_record(**rec, "user " + std::string{user});
+  if (!doc)
+    return doc;
+  // The user's databases: one per user-scoped model, with its number of documents.
+  object models;
+  for (auto& [name, entry] : snapshot()->models) {
+    if (entry->def().scope != model_scope::user)
+      continue;
+    auto prefix = doc_keys::user_docs_prefix(entry->id, user);
+    auto c = txn->open_cursor(tables_.docs);
+    if (!c)
+      return c.error();
+    int64_t n = 0;
+    for (bool ok = c->seek(prefix); ok && c->key().substr(0, prefix.size()) == prefix;
+         ok = c->next())
+      ++n;
+    models.set(name, object{{"documents", n}});
+  }
+  doc->as_object().set("models", std::move(models));
+  return doc;
 }
 
 } // namespace debros

@@ -4,8 +4,10 @@
 // errors found while routing) or later on the thread of the actor that completes the operation.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +17,7 @@
 #include "actors/catalog.hpp"
 #include "actors/doc_writes.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/userdb_host.hpp"
 #include "storage/environment.hpp"
 #include "storage/writer.hpp"
 
@@ -70,17 +73,39 @@ public:
                     reply_fn<std::vector<std::string>> done);
 
   /// Reads a document from the last committed state, on the calling thread (a snapshot read:
-  /// no actor involved). Errors: not_found, corruption.
-  caf::expected<value> get(std::string_view model, std::string_view id) const;
+  /// no actor involved). `user_hint` routes a user-scoped document without the owners lookup.
+  /// Errors: not_found, corruption.
+  caf::expected<value> get(std::string_view model, std::string_view id,
+                           std::string_view user_hint = {}) const;
 
-  /// The shard of `entry` holding document `id`, or std::nullopt. When the model is sharded by
-  /// id this is computed; otherwise the shards are looked up.
-  caf::expected<std::optional<uint32_t>> locate(const model_entry& entry,
-                                                std::string_view id) const;
+  /// Where document `id` of `entry` is, or std::nullopt. Global models sharded by id: computed;
+  /// other global models: the shards are looked up; user-scoped models: the owners table (or
+  /// `user_hint`).
+  caf::expected<std::optional<doc_place>> locate(const model_entry& entry, std::string_view id,
+                                                 std::string_view user_hint = {}) const;
 
-  /// Assigns an id to `doc` when it has none (a new time-sortable id) and returns its shard.
-  /// Errors: invalid_argument when `doc` is not an object.
-  caf::expected<uint32_t> place(const model_entry& entry, value& doc) const;
+  /// Assigns an id to `doc` when it has none (a new time-sortable id) and returns where it
+  /// belongs. Errors: invalid_argument when `doc` is not an object, validation_failed when a
+  /// user-scoped document has no userId.
+  caf::expected<doc_place> place(const model_entry& entry, value& doc) const;
+
+  /// Starts the hosts of user databases (runtime::start calls it before load()).
+  void start_hosts(size_t hosts, size_t live_max, std::chrono::milliseconds idle);
+
+  /// The host of `user`'s databases.
+  const caf::actor& host_of(std::string_view user) const;
+  size_t host_count() const noexcept { return hosts_.size(); }
+  const userdb_stats& user_databases() const noexcept { return *userdb_stats_; }
+
+  /// Registers a user (API.md "Users"); `done` gets whether it is new. Writing a user-scoped
+  /// document for an unknown user registers it too, in the document's transaction.
+  void ensure_user(std::string user, reply_fn<bool> done);
+
+  /// A user's directory entry with its databases: {"id", "createdAt", "models": {M: {...}}}.
+  /// Errors: not_found, invalid_argument.
+  caf::expected<value> get_user(std::string_view user) const;
+
+  static caf::error check_user_id(std::string_view user);
 
   /// Tells every actor to stop after the work already in its mailbox.
   void stop_actors();
@@ -92,6 +117,13 @@ public:
 
 private:
   caf::expected<std::shared_ptr<model_entry>> make_entry(uint32_t id, model_def def);
+  void spawn_partitions(const std::shared_ptr<model_entry>& entry);
+  template <class Op, class R>
+  void send_to(const std::shared_ptr<const model_entry>& entry, const doc_place& where, Op op,
+               reply_fn<R> done) const;
+  template <class Op, class R>
+  void send_to_owner(const std::string& model, const std::string& id, Op op,
+                     reply_fn<R> done) const;
   void publish(std::shared_ptr<const model_entry> entry);
   caf::error update_extensions(std::string_view model,
                                const std::function<void(model_extensions&)>& change);
@@ -103,6 +135,8 @@ private:
   mutable std::mutex mtx_; // guards snapshot_ and serializes define()
   std::shared_ptr<const catalog_snapshot> snapshot_;
   std::mutex define_mtx_;
+  std::vector<caf::actor> hosts_;
+  std::shared_ptr<userdb_stats> userdb_stats_;
 };
 
 } // namespace debros

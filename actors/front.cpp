@@ -6,6 +6,7 @@
 #include "actors/coordinator.hpp"
 #include "actors/engine.hpp"
 #include "actors/reply.hpp"
+#include "actors/userdb_host.hpp"
 #include "messages/errc.hpp"
 
 namespace debros {
@@ -14,25 +15,34 @@ namespace {
 
 using self_ptr = runtime_actor::pointer;
 
-// The shard owning `id` of `model`, or an error.
-caf::expected<shard_actor> owner(engine& eng, const std::string& model, const std::string& id) {
-  auto entry = eng.find(model);
-  if (!entry)
-    return entry.error();
-  auto shard = eng.locate(**entry, id);
-  if (!shard)
-    return shard.error();
-  if (!*shard)
-    return make_error(errc::not_found, model + "/" + id + " not found");
-  return (*entry)->shards[**shard];
+// Delegates `op` to the actor owning `where` (a shard, or a user's database via its host).
+template <class R, class Op>
+caf::result<R> delegate_to(self_ptr self, engine& eng,
+                           const std::shared_ptr<const model_entry>& entry, const doc_place& where,
+                           Op op) {
+  if (where.user_scoped()) {
+    // The host is untyped: ask it and answer from here (in this actor's context).
+    auto rp = self->make_response_promise<R>();
+    self->request(eng.host_of(where.user), caf::infinite,
+                  for_user<Op>{entry, where.user, std::move(op)})
+        .then([rp](R& x) mutable { rp.deliver(std::move(x)); },
+              [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+    return rp;
+  }
+  return self->delegate(entry->shards[where.shard], std::move(op));
 }
 
 template <class R, class Op>
 caf::result<R> forward(self_ptr self, engine& eng, Op& op) {
-  auto target = owner(eng, op.model, op.id);
-  if (!target)
-    return caf::result<R>{std::move(target.error())};
-  return self->delegate(*target, std::move(op));
+  auto entry = eng.find(op.model);
+  if (!entry)
+    return caf::result<R>{std::move(entry.error())};
+  auto where = eng.locate(**entry, op.id);
+  if (!where)
+    return caf::result<R>{std::move(where.error())};
+  if (!*where)
+    return caf::result<R>{make_error(errc::not_found, op.model + "/" + op.id + " not found")};
+  return delegate_to<R>(self, eng, *entry, **where, std::move(op));
 }
 
 runtime_actor::behavior_type front_main(self_ptr self, engine* eng) {
@@ -41,10 +51,10 @@ runtime_actor::behavior_type front_main(self_ptr self, engine* eng) {
         auto entry = eng->find(op.model);
         if (!entry)
           return caf::result<value>{std::move(entry.error())};
-        auto shard = eng->place(**entry, op.doc);
-        if (!shard)
-          return caf::result<value>{std::move(shard.error())};
-        return self->delegate((*entry)->shards[*shard], std::move(op));
+        auto where = eng->place(**entry, op.doc);
+        if (!where)
+          return caf::result<value>{std::move(where.error())};
+        return delegate_to<value>(self, *eng, *entry, *where, std::move(op));
       },
       [eng](doc_get& op) -> caf::result<value> { return to_result(eng->get(op.model, op.id)); },
       [self, eng](doc_update& op) { return forward<value>(self, *eng, op); },
@@ -54,7 +64,7 @@ runtime_actor::behavior_type front_main(self_ptr self, engine* eng) {
         auto entry = eng->find(q.model);
         if (!entry)
           return caf::result<query_result>{std::move(entry.error())};
-        return self->delegate(spawn_coordinator(eng->system(), *entry), std::move(q));
+        return self->delegate(spawn_coordinator(*eng, *entry), std::move(q));
       },
       [self](stop_atom) { self->quit(); },
   };

@@ -20,6 +20,9 @@ namespace debros {
 // Atoms (at most 10 characters; kept out of namespace caf so they never clash with CAF's).
 using acks_atom = caf::atom_constant<caf::atom("acks")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using done_atom = caf::atom_constant<caf::atom("done")>;
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
+using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 
 /// A callback that receives the result of an operation exactly once, on the thread of the actor
 /// that completes it. It must not block (set a future, post to an event loop, send a message).
@@ -52,6 +55,12 @@ using shard_actor = caf::typed_actor<
     caf::reacts_to<local_call<doc_update, value>>, caf::reacts_to<local_call<doc_remove, bool>>,
     caf::reacts_to<local_call<doc_increment, value>>, caf::reacts_to<acks_atom>,
     caf::reacts_to<set_model>, caf::reacts_to<stop_atom>>;
+
+/// A partition of a global index of a user-scoped model: applies the index work its channel of
+/// the outbox holds (drain) and answers queries from its entries, after draining.
+using gindex_actor = caf::typed_actor<caf::replies_to<partition_query>::with<partition_result>,
+                                      caf::reacts_to<drain_atom>, caf::reacts_to<acks_atom>,
+                                      caf::reacts_to<set_model>, caf::reacts_to<stop_atom>>;
 
 /// The runtime's handle for application actors: the same operations as the embedded API, by
 /// typed messages and without blocking. Replies come from the shard or coordinator that did the

@@ -48,15 +48,15 @@ void put(storage::writer& w, storage::table t, std::string ns, std::string key, 
     return done(caf::expected<size_t>{std::move(err)});
   if (bytes.size() > value_bytes_max)
     return done(caf::expected<size_t>{make_error(
-      errc::too_large, "a value holds at most " + std::to_string(value_bytes_max) + " bytes")});
+        errc::too_large, "a value holds at most " + std::to_string(value_bytes_max) + " bytes")});
   auto size = bytes.size();
   auto k = full_key(ns, key);
   std::string record;
   record.reserve(bytes.size() + 1);
   record += value_version;
   record += bytes;
-  w.submit([t, k = std::move(k), record = std::move(record)](
-             storage::write_txn& txn) { return txn.put(t, k, record); },
+  w.submit([t, k = std::move(k),
+            record = std::move(record)](storage::write_txn& txn) { return txn.put(t, k, record); },
            [size, done = std::move(done)](const caf::error& err) {
              done(err ? caf::expected<size_t>{err} : caf::expected<size_t>{size});
            });
@@ -68,16 +68,16 @@ void remove(storage::writer& w, storage::table t, std::string ns, std::string ke
     return done(caf::expected<bool>{std::move(err)});
   auto existed = std::make_shared<bool>(false);
   w.submit(
-    [t, k = full_key(ns, key), existed](storage::write_txn& txn) -> caf::error {
-      auto gone = txn.del(t, k);
-      if (!gone)
-        return gone.error();
-      *existed = *gone;
-      return caf::none;
-    },
-    [existed, done = std::move(done)](const caf::error& err) {
-      done(err ? caf::expected<bool>{err} : caf::expected<bool>{*existed});
-    });
+      [t, k = full_key(ns, key), existed](storage::write_txn& txn) -> caf::error {
+        auto gone = txn.del(t, k);
+        if (!gone)
+          return gone.error();
+        *existed = *gone;
+        return caf::none;
+      },
+      [existed, done = std::move(done)](const caf::error& err) {
+        done(err ? caf::expected<bool>{err} : caf::expected<bool>{*existed});
+      });
 }
 
 caf::expected<std::optional<std::string>> get(storage::environment& env, storage::table t,

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "actors/doc_keys.hpp"
+#include "actors/placement.hpp"
 #include "messages/errc.hpp"
 #include "storage/key_codec.hpp"
 
@@ -345,13 +346,33 @@ private:
   caf::expected<std::string_view> fetch(std::string_view id) {
     auto key = layout_.docs_prefix;
     key.append(id);
+    return fetch_key(key, id);
+  }
+
+  // An empty view means "no document": allowed only for global index entries (see the layout).
+  caf::expected<std::string_view> fetch_key(const std::string& key, std::string_view id) {
     auto rec = txn_.get(layout_.docs, key);
     if (!rec)
       return rec.error();
-    if (!*rec)
+    if (!*rec) {
+      if (layout_.global_index)
+        return std::string_view{};
       return make_error(errc::corruption,
                         "index entry without document " + def_.name + "/" + std::string{id});
+    }
     return body_of(**rec);
+  }
+
+  bool my_user(std::string_view doc_key) const {
+    if (layout_.user_mod == 0)
+      return true;
+    std::string user;
+    std::string_view id;
+    if (!doc_keys::split_user_doc_key(doc_key, user, id))
+      return false;
+    std::string enc;
+    storage::append_key_string(enc, user);
+    return stable_hash(enc) % layout_.user_mod == layout_.user_rem;
   }
 
   // Walks index entries in `r`; `by_created` makes the createdAt part the tie token, otherwise
@@ -359,6 +380,8 @@ private:
   caf::error walk_index(const std::string& field, key_range r, bool reverse, bool by_created,
                         collector& col) {
     auto fp_size = field_prefix(field).size();
+    if (layout_.global_index)
+      return walk_gindex(fp_size, r, reverse, by_created, col);
     return scan_range(txn_, layout_.index, r, reverse, [&](storage::cursor& c, caf::error& err) {
       doc_keys::index_entry e;
       if (!doc_keys::split_index_key(c.key(), fp_size, e)) {
@@ -372,6 +395,25 @@ private:
         err = std::move(body.error());
         return false;
       }
+      return col.offer(*body, by_created ? e.created_part : e.value_part);
+    });
+  }
+
+  caf::error walk_gindex(size_t fp_size, key_range r, bool reverse, bool by_created,
+                         collector& col) {
+    return scan_range(txn_, layout_.index, r, reverse, [&](storage::cursor& c, caf::error& err) {
+      doc_keys::gindex_entry e;
+      if (!doc_keys::split_gindex_key(c.key(), fp_size, e)) {
+        err = make_error(errc::corruption, "malformed global index entry of " + def_.name);
+        return false;
+      }
+      auto body = fetch_key(doc_keys::user_doc_key(layout_.model_id, e.user, e.id), e.id);
+      if (!body) {
+        err = std::move(body.error());
+        return false;
+      }
+      if (body->empty())
+        return true; // the document is gone; its index removal is still in the outbox
       return col.offer(*body, by_created ? e.created_part : e.value_part);
     });
   }
@@ -416,6 +458,8 @@ private:
   caf::error walk_docs(key_range r, bool reverse, collector& col) {
     auto id_offset = layout_.docs_prefix.size();
     return scan_range(txn_, layout_.docs, r, reverse, [&](storage::cursor& c, caf::error& err) {
+      if (!my_user(c.key()))
+        return true;
       auto body = body_of(c.val());
       if (!body) {
         err = std::move(body.error());

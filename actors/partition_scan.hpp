@@ -36,6 +36,16 @@ struct partition_layout {
   std::string docs_prefix;
   std::string index_base;
   uint32_t shard = 0;
+  uint32_t model_id = 0;
+  /// A global index partition (doc_keys.hpp "gindex"): entries name their owner and documents
+  /// are read from the owner's database; an entry whose document is gone is skipped (its
+  /// removal is still in the outbox).
+  bool global_index = false;
+  /// Scans of every user's database (`docs_prefix` covers the model): when `user_mod` is not
+  /// zero, only users with stable_hash(key of user) % user_mod == user_rem are this
+  /// partition's.
+  uint32_t user_mod = 0;
+  uint32_t user_rem = 0;
   /// The fields with an index in this partition (see local_index_fields).
   std::vector<std::string> indexed;
 };

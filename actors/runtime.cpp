@@ -18,8 +18,8 @@
 
 namespace debros {
 
-const char* const runtime_tables[] = {"meta",       "models", "docs", "index", "unique",
-                                      "tombstones", "outbox", "kv",   nullptr};
+const char* const runtime_tables[] = {"meta",   "models", "docs",   "index", "unique", "tombstones",
+                                      "outbox", "kv",     "owners", "users", "gindex", nullptr};
 
 namespace {
 
@@ -98,6 +98,7 @@ caf::expected<std::unique_ptr<runtime>> runtime::start(runtime_options opts) {
   }
   p->sys = std::make_unique<caf::actor_system>(p->cfg);
   p->eng = std::make_unique<class engine>(*p->sys, *p->env, *p->writer);
+  p->eng->start_hosts(p->opts.user_db_hosts, p->opts.user_db_live_max, p->opts.user_db_idle);
   std::unique_ptr<runtime> rt{new runtime(std::move(p))};
   if (auto err = rt->impl_->eng->load())
     return err;

@@ -56,6 +56,12 @@ struct runtime_options {
   size_t initial_map_bytes = size_t{256} << 20;
   /// How long a blocking call waits before it fails with `timeout`.
   std::chrono::milliseconds call_timeout{30000};
+  /// User databases (user-scoped models): hosts that activate them, the most live at once
+  /// (idle ones beyond it are passivated, least recently used first), and the idle time after
+  /// which one is passivated.
+  size_t user_db_hosts = 4;
+  size_t user_db_live_max = 10000;
+  std::chrono::milliseconds user_db_idle{30000};
   /// Load CAF's middleman so that this runtime can talk to other nodes (debros-node does).
   bool network = false;
   /// TLS between nodes (caf_openssl): certificate, key and CA files (PEM). With a certificate

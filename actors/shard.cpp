@@ -64,7 +64,7 @@ caf::expected<std::optional<value>> read_doc(self_ptr self, const std::string& i
   auto txn = st.cfg.env->read();
   if (!txn)
     return txn.error();
-  auto rec = txn->get(st.tables.docs, doc_keys::doc_key(st.entry->id, st.cfg.shard, id));
+  auto rec = txn->get(st.tables.docs, doc_key_of(*st.entry, st.cfg.place, id));
   if (!rec)
     return rec.error();
   if (!*rec)
@@ -109,6 +109,9 @@ void release(self_ptr self, const std::string& id) {
   }
 }
 
+// After a write of a user-scoped document: the global index partitions have work in the outbox.
+void nudge_indexes(self_ptr self, const std::vector<std::pair<std::string, std::string>>& work);
+
 // Submits a plan to the writer; `on_commit` runs in this actor once the write is durable or
 // failed, and the document is released after it.
 void submit(self_ptr self, write_plan plan, std::function<void(const caf::error&)> on_commit) {
@@ -116,7 +119,10 @@ void submit(self_ptr self, write_plan plan, std::function<void(const caf::error&
   auto id = plan.id;
   st.busy.try_emplace(id);
   auto token = st.next_token++;
-  st.pending.emplace(token, [self, id, on_commit = std::move(on_commit)](const caf::error& err) {
+  st.pending.emplace(token, [self, id, work = plan.outbox,
+                             on_commit = std::move(on_commit)](const caf::error& err) {
+    if (!err)
+      nudge_indexes(self, work);
     on_commit(err);
     release(self, id);
   });
@@ -163,13 +169,43 @@ caf::error validate(const model_entry& entry, value& doc, write_mode mode) {
                  [&] { return entry.model->validate(doc, mode, &entry.ext->validators); });
 }
 
-// A hook or transform must not move a document to another shard.
+// A hook or transform must not move a document to another shard or user.
 caf::error check_placement(self_ptr self, const value& doc) {
   auto& def = def_of(self);
-  if (shard_of(def, doc) != self->state.cfg.shard)
+  auto& place = self->state.cfg.place;
+  if (place.user_scoped()) {
+    auto* user = doc.find("userId");
+    if (user == nullptr || !user->is_string() || user->as_string() != place.user)
+      return make_error(errc::invalid_argument,
+                        "the userId of a document cannot change (it is " + place.user + ")");
+    return caf::none;
+  }
+  if (shard_of(def, doc) != place.shard)
     return make_error(errc::invalid_argument,
                       "the shard key '" + def.sharding.key + "' of a document cannot change");
   return caf::none;
+}
+
+// Tells the host of a user database that one operation is answered.
+void op_done(self_ptr self) {
+  auto& cfg = self->state.cfg;
+  // The host is an untyped actor: typed actors may not send() to it.
+  if (cfg.host)
+    caf::anon_send(cfg.host, done_atom::value, cfg.host_key);
+}
+
+// A reply that also reports the operation done to the host.
+template <class R>
+reply<R> tracked(self_ptr self, reply<R> r) {
+  if (!self->state.cfg.host)
+    return r;
+  return reply<R>{reply_fn<R>{[self, r](caf::expected<R> x) {
+    if (x)
+      r.deliver(std::move(*x));
+    else
+      r.fail(std::move(x.error()));
+    op_done(self);
+  }}};
 }
 
 // -- create ------------------------------------------------------------------------------------
@@ -210,7 +246,7 @@ void do_create(self_ptr self, doc_create op, reply<value> r) {
     return r.fail(err);
   if (auto err = check_placement(self, op.doc))
     return r.fail(err);
-  auto plan = plan_create(*entry, self->state.cfg.shard, op.doc);
+  auto plan = plan_create(*entry, self->state.cfg.place, op.doc);
   if (!plan)
     return r.fail(plan.error());
   submit(self, std::move(*plan), [entry, doc = std::move(op.doc), r](const caf::error& err) {
@@ -266,7 +302,7 @@ void do_replace(self_ptr self, value old_doc, value fields, bool replace, reply<
     return r.fail(err);
   if (auto err = check_placement(self, *next))
     return r.fail(err);
-  auto plan = plan_update(*entry, self->state.cfg.shard, old_doc, *next);
+  auto plan = plan_update(*entry, self->state.cfg.place, old_doc, *next);
   if (!plan)
     return r.fail(plan.error());
   submit(self, std::move(*plan), [entry, doc = std::move(*next), r](const caf::error& err) {
@@ -319,7 +355,7 @@ void do_remove(self_ptr self, doc_remove op, reply<bool> r) {
   value seen = **cur;
   if (auto err = run_before(entry->ext->before_delete, seen))
     return r.fail(err);
-  auto plan = plan_delete(*entry, self->state.cfg.shard, **cur);
+  auto plan = plan_delete(*entry, self->state.cfg.place, **cur);
   submit(self, std::move(plan), [entry, doc = std::move(**cur), r](const caf::error& err) {
     if (err)
       return r.fail(err);
@@ -400,8 +436,8 @@ void run_increments(self_ptr self, const std::string& id, std::vector<pending_in
   if (!err)
     err = check_placement(self, doc);
   auto plan = err ? caf::expected<write_plan>{err}
-                  : (creating ? plan_create(*entry, self->state.cfg.shard, doc)
-                              : plan_update(*entry, self->state.cfg.shard, **cur, doc));
+                  : (creating ? plan_create(*entry, self->state.cfg.place, doc)
+                              : plan_update(*entry, self->state.cfg.place, **cur, doc));
   if (!plan) {
     for (auto& [r, v] : accepted)
       r.fail(plan.error());
@@ -414,6 +450,19 @@ void run_increments(self_ptr self, const std::string& id, std::vector<pending_in
            for (auto& [r, v] : accepted)
              err ? r.fail(err) : r.deliver(v);
          });
+}
+
+void nudge_indexes(self_ptr self, const std::vector<std::pair<std::string, std::string>>& work) {
+  auto& gindex = self->state.entry->gindex;
+  std::vector<bool> told(gindex.size(), false);
+  for (auto& [channel, payload] : work) {
+    auto slash = channel.rfind('/');
+    auto p = static_cast<size_t>(std::stoul(channel.substr(slash + 1)));
+    if (p < gindex.size() && !told[p]) {
+      told[p] = true;
+      self->send(gindex[p], drain_atom::value);
+    }
+  }
 }
 
 // -- reads -------------------------------------------------------------------------------------
@@ -433,64 +482,80 @@ shard_actor::behavior_type shard_main(self_ptr self, shard_config cfg) {
   auto& st = self->state;
   st.entry = cfg.entry;
   auto& env = *cfg.env;
-  st.tables = doc_tables{env.get_table("docs"), env.get_table("index"), env.get_table("unique"),
-                         env.get_table("tombstones")};
+  st.tables = doc_tables_of(env);
   st.layout.docs = st.tables.docs;
   st.layout.index = st.tables.index;
-  st.layout.docs_prefix = doc_keys::shard_prefix(st.entry->id, cfg.shard);
-  st.layout.index_base = doc_keys::model_prefix(st.entry->id);
-  st.layout.shard = cfg.shard;
-  st.layout.indexed = st.entry->indexed;
+  st.layout.model_id = st.entry->id;
+  if (cfg.place.user_scoped()) {
+    // A user's database: its documents are scanned, it keeps no local index.
+    st.layout.docs_prefix = doc_keys::user_docs_prefix(st.entry->id, cfg.place.user);
+  } else {
+    st.layout.docs_prefix = doc_keys::shard_prefix(st.entry->id, cfg.place.shard);
+    st.layout.index_base = doc_keys::model_prefix(st.entry->id);
+    st.layout.shard = cfg.place.shard;
+    st.layout.indexed = st.entry->indexed;
+  }
   st.acks = std::make_shared<ack_channel>(caf::weak_actor_ptr{self->ctrl()});
   st.cfg = std::move(cfg);
   return {
       [self](doc_create& op) {
         auto rp = self->make_response_promise<value>();
-        do_create(self, std::move(op), reply<value>{rp});
+        do_create(self, std::move(op), tracked(self, reply<value>{rp}));
         return rp;
       },
-      [self](doc_get& op) -> caf::result<value> { return to_result(do_get(self, op)); },
+      [self](doc_get& op) -> caf::result<value> {
+        auto r = do_get(self, op);
+        op_done(self);
+        return to_result(std::move(r));
+      },
       [self](doc_update& op) {
         auto rp = self->make_response_promise<value>();
-        do_update(self, std::move(op), reply<value>{rp});
+        do_update(self, std::move(op), tracked(self, reply<value>{rp}));
         return rp;
       },
       [self](doc_remove& op) {
         auto rp = self->make_response_promise<bool>();
-        do_remove(self, std::move(op), reply<bool>{rp});
+        do_remove(self, std::move(op), tracked(self, reply<bool>{rp}));
         return rp;
       },
       [self](doc_increment& op) {
         auto rp = self->make_response_promise<value>();
         std::vector<pending_increment> incs;
-        incs.push_back(pending_increment{std::move(op.field), std::move(op.by), reply<value>{rp}});
+        incs.push_back(pending_increment{std::move(op.field), std::move(op.by),
+                                         tracked(self, reply<value>{rp})});
         run_increments(self, op.id, std::move(incs));
         return rp;
       },
       [self](partition_query& pq) -> caf::result<partition_result> {
         auto& s = self->state;
-        return to_result(run_partition_query(*s.cfg.env, s.layout, s.entry->def(), pq));
+        auto r = run_partition_query(*s.cfg.env, s.layout, s.entry->def(), pq);
+        op_done(self);
+        return to_result(std::move(r));
       },
       [self](local_call<doc_create, value>& c) {
-        do_create(self, std::move(c.op), reply<value>{std::move(c.reply)});
+        do_create(self, std::move(c.op), tracked(self, reply<value>{std::move(c.reply)}));
       },
-      [self](local_call<doc_get, value>& c) { c.reply(do_get(self, c.op)); },
+      [self](local_call<doc_get, value>& c) {
+        c.reply(do_get(self, c.op));
+        op_done(self);
+      },
       [self](local_call<doc_update, value>& c) {
-        do_update(self, std::move(c.op), reply<value>{std::move(c.reply)});
+        do_update(self, std::move(c.op), tracked(self, reply<value>{std::move(c.reply)}));
       },
       [self](local_call<doc_remove, bool>& c) {
-        do_remove(self, std::move(c.op), reply<bool>{std::move(c.reply)});
+        do_remove(self, std::move(c.op), tracked(self, reply<bool>{std::move(c.reply)}));
       },
       [self](local_call<doc_increment, value>& c) {
         std::vector<pending_increment> incs;
-        incs.push_back(
-            pending_increment{std::move(c.op.field), std::move(c.op.by), reply<value>{c.reply}});
+        incs.push_back(pending_increment{std::move(c.op.field), std::move(c.op.by),
+                                         tracked(self, reply<value>{std::move(c.reply)})});
         run_increments(self, c.op.id, std::move(incs));
       },
       [self](acks_atom) { on_acks(self); },
       [self](set_model& m) {
         self->state.entry = std::move(m.entry);
-        self->state.layout.indexed = self->state.entry->indexed;
+        if (!self->state.cfg.place.user_scoped())
+          self->state.layout.indexed = self->state.entry->indexed;
       },
       [self](stop_atom) { self->quit(); },
   };

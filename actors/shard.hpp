@@ -1,5 +1,6 @@
 // The shard actor: owns the documents of one partition of a global model and their local
-// indexes. All writes to its documents go through it.
+// indexes, or (the same code) one user's database of a user-scoped model. All writes to its
+// documents go through it.
 //
 // Concurrency: operations on one document are serialized. While a write of document X waits for
 // its commit, later operations on X wait in a queue and run, in order, once it is durable; they
@@ -14,6 +15,9 @@
 
 #include "caf/fwd.hpp"
 
+#include "caf/actor.hpp"
+
+#include "actors/doc_writes.hpp"
 #include "actors/interfaces.hpp"
 #include "storage/environment.hpp"
 #include "storage/writer.hpp"
@@ -24,12 +28,18 @@ struct model_entry;
 
 struct shard_config {
   std::shared_ptr<const model_entry> entry;
-  uint32_t shard = 0;
+  /// A shard of a global model, or one user's database of a user-scoped model.
+  doc_place place;
   storage::environment* env = nullptr;
   storage::writer* writer = nullptr;
+  /// User databases: the host that activated this actor, told `done` after every operation (so
+  /// that it passivates only actors with nothing in flight), under `host_key`.
+  caf::actor host;
+  std::string host_key;
 };
 
-/// Spawns a shard. It lives until it receives stop_atom.
+/// Spawns a partition actor (a shard, or a user's database). It lives until it receives
+/// stop_atom.
 shard_actor spawn_shard(caf::actor_system& sys, shard_config cfg);
 
 } // namespace debros

@@ -10,31 +10,31 @@ namespace debros::net {
 
 int http_status(errc code) noexcept {
   switch (code) {
-    case errc::invalid_argument:
-      return 400;
-    case errc::unauthenticated:
-      return 401;
-    case errc::forbidden:
-      return 403;
-    case errc::not_found:
-      return 404;
-    case errc::conflict:
-      return 409;
-    case errc::too_large:
-      return 413;
-    case errc::validation_failed:
-      return 422;
-    case errc::unimplemented:
-      return 501;
-    case errc::unavailable:
-    case errc::shutting_down:
-      return 503;
-    case errc::timeout:
-      return 504;
-    case errc::storage_full:
-      return 507;
-    default:
-      return 500;
+  case errc::invalid_argument:
+    return 400;
+  case errc::unauthenticated:
+    return 401;
+  case errc::forbidden:
+    return 403;
+  case errc::not_found:
+    return 404;
+  case errc::conflict:
+    return 409;
+  case errc::too_large:
+    return 413;
+  case errc::validation_failed:
+    return 422;
+  case errc::unimplemented:
+    return 501;
+  case errc::unavailable:
+  case errc::shutting_down:
+    return 503;
+  case errc::timeout:
+    return 504;
+  case errc::storage_full:
+    return 507;
+  default:
+    return 500;
   }
 }
 
@@ -52,10 +52,9 @@ api_response api::error(const caf::error& err) {
   array details;
   for (auto& d : details_of(err))
     details.emplace_back(object{{"field", d.field}, {"message", d.message}});
-  return json(http_status(code),
-              value{object{{"error", object{{"code", std::string{name}},
-                                            {"message", message_of(err)},
-                                            {"details", std::move(details)}}}}});
+  return json(http_status(code), value{object{{"error", object{{"code", std::string{name}},
+                                                               {"message", message_of(err)},
+                                                               {"details", std::move(details)}}}}});
 }
 
 api_response api::error(errc code, std::string message) {
@@ -114,7 +113,7 @@ caf::expected<value> api::context::body_json(const api_limits& limits) const {
 // -- dispatch ----------------------------------------------------------------------------------
 
 api::api(runtime& rt, auth& a, metrics& m, api_limits limits)
-  : rt_(rt), auth_(a), metrics_(m), limits_(limits), started_(std::chrono::steady_clock::now()) {}
+    : rt_(rt), auth_(a), metrics_(m), limits_(limits), started_(std::chrono::steady_clock::now()) {}
 
 void api::set_addresses(std::string http, std::string cluster) {
   http_address_ = std::move(http);
@@ -200,8 +199,8 @@ void api::dispatch(std::shared_ptr<context> ctx) {
       return models(ctx);
     if (s.size() == 4 && s[3] == "query")
       return run_query(ctx);
-    if ((s.size() == 4 && (s[3] == "docs" || s[3] == "docs:batch"))
-        || (s.size() == 5 && s[3] == "docs"))
+    if ((s.size() == 4 && (s[3] == "docs" || s[3] == "docs:batch")) ||
+        (s.size() == 5 && s[3] == "docs"))
       return documents(ctx);
     return ctx->reply(not_found_route(*ctx));
   }

@@ -69,8 +69,8 @@ void api::models(ctx_ptr ctx) {
       return ctx->reply(error(body.error()));
     if (!valid_model_name(name))
       return ctx->reply(error(errc::invalid_argument,
-                              "invalid model name '" + name
-                                + "' (1 to 64 letters, digits, '_' or '-', a letter first)"));
+                              "invalid model name '" + name +
+                                  "' (1 to 64 letters, digits, '_' or '-', a letter first)"));
     auto def = parse_model(name, *body);
     if (!def)
       return ctx->reply(error(def.error()));
@@ -133,11 +133,12 @@ void api::documents(ctx_ptr ctx) {
     for (auto& d : docs->as_array())
       if (auto err = claim(ctx->who, def, d))
         return ctx->reply(error(err));
-    return eng.create_batch(model, std::move(docs->as_array()),
-                            on_result<std::vector<std::string>>(ctx, [](std::vector<std::string> ids) {
-                              array out(ids.begin(), ids.end());
-                              return json(201, value{object{{"ids", std::move(out)}}});
-                            }));
+    return eng.create_batch(
+        model, std::move(docs->as_array()),
+        on_result<std::vector<std::string>>(ctx, [](std::vector<std::string> ids) {
+          array out(ids.begin(), ids.end());
+          return json(201, value{object{{"ids", std::move(out)}}});
+        }));
   }
   auto id = s[4];
   bool increment = false;
@@ -149,14 +150,14 @@ void api::documents(ctx_ptr ctx) {
     ctx->answered_by = route::docs_get;
     if (auto with = ctx->param("with"); with && !with->empty())
       return get_with_relations(ctx, model, id, *with);
-    auto doc = eng.get(model, id);
+    auto doc = eng.get(model, id, ctx->param("user").value_or(""));
     return ctx->reply(doc ? json(200, *doc) : error(doc.error()));
   }
-  ctx->answered_by = increment       ? route::docs_increment
-                     : ctx->is("PATCH") ? route::docs_patch
-                     : ctx->is("PUT")   ? route::docs_put
+  ctx->answered_by = increment           ? route::docs_increment
+                     : ctx->is("PATCH")  ? route::docs_patch
+                     : ctx->is("PUT")    ? route::docs_put
                      : ctx->is("DELETE") ? route::docs_delete
-                                          : route::other;
+                                         : route::other;
   if (ctx->answered_by == route::other)
     return ctx->reply(not_found_route(*ctx));
   // Writes to an existing document: check its owner first (owners never change).
@@ -180,7 +181,8 @@ void api::documents(ctx_ptr ctx) {
   if (increment) {
     auto* field = body->find("field");
     if (field == nullptr || !field->is_string())
-      return ctx->reply(error(errc::invalid_argument, "the body must be {\"field\": F, \"by\": N}"));
+      return ctx->reply(
+          error(errc::invalid_argument, "the body must be {\"field\": F, \"by\": N}"));
     auto* by = body->find("by");
     value amount = by != nullptr ? *by : value{1};
     return eng.increment(model, id, field->as_string(), std::move(amount),
@@ -204,20 +206,19 @@ void api::run_query(ctx_ptr ctx) {
   if (!q)
     return ctx->reply(error(q.error()));
   bool with_total = q->with_total;
-  rt_.engine().run_query(std::move(*q), on_result<query_result>(ctx, [with_total](query_result r) {
-                           object out;
-                           if (r.has_aggregate) {
-                             out.set("value", std::move(r.aggregate));
-                           } else {
-                             out.set("docs", value{std::move(r.docs)});
-                             if (with_total)
-                               out.set("total", static_cast<int64_t>(r.total));
-                             out.set("nextCursor", r.next_cursor.empty()
-                                                     ? value{}
-                                                     : value{std::move(r.next_cursor)});
-                           }
-                           return json(200, value{std::move(out)});
-                         }));
+  rt_.engine().run_query(
+      std::move(*q), on_result<query_result>(ctx, [with_total](query_result r) {
+        object out;
+        if (r.has_aggregate) {
+          out.set("value", std::move(r.aggregate));
+        } else {
+          out.set("docs", value{std::move(r.docs)});
+          if (with_total)
+            out.set("total", static_cast<int64_t>(r.total));
+          out.set("nextCursor", r.next_cursor.empty() ? value{} : value{std::move(r.next_cursor)});
+        }
+        return json(200, value{std::move(out)});
+      }));
 }
 
 } // namespace debros::net

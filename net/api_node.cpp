@@ -43,8 +43,8 @@ void api::node_routes(ctx_ptr ctx) {
   if (group == "health" && s.size() == 2 && get) {
     ctx->answered_by = route::health;
     auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
-                    std::chrono::steady_clock::now() - started_)
-                    .count();
+                      std::chrono::steady_clock::now() - started_)
+                      .count();
     return ctx->reply(json(200, value{object{{"status", "ok"},
                                              {"node", rt_.node_id()},
                                              {"version", version()},
@@ -130,8 +130,8 @@ void api::node_metrics(std::string& out) {
   auto env = rt_.env().stats();
   auto line = [&out](const char* name, const char* type, const char* help, double v) {
     char buf[256];
-    std::snprintf(buf, sizeof buf, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name,
-                  type, name, v);
+    std::snprintf(buf, sizeof buf, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type,
+                  name, v);
     out += buf;
   };
   line("debros_commits_total", "counter", "Write transactions committed.",
@@ -176,7 +176,8 @@ void api::kv_routes(ctx_ptr ctx) {
       char* end = nullptr;
       auto n = std::strtoll(l->c_str(), &end, 10);
       if (l->empty() || *end != '\0' || n < 0 || n > static_cast<long long>(kv::list_max))
-        return ctx->reply(error(errc::invalid_argument, "limit must be an integer from 0 to 10000"));
+        return ctx->reply(
+            error(errc::invalid_argument, "limit must be an integer from 0 to 10000"));
       limit = static_cast<size_t>(n);
     }
     auto keys = kv::list(env, table, s[2], ctx->param("prefix").value_or(""), limit);
@@ -194,17 +195,19 @@ void api::kv_routes(ctx_ptr ctx) {
     return ctx->reply(error(make_error(errc::forbidden, "only the admin writes key-value data")));
   if (ctx->is("PUT")) {
     ctx->answered_by = route::kv_put;
-    return kv::put(rt_.writer(), table, ns, key, std::move(ctx->req.body),
-                   on_result<size_t>(ctx, [key](size_t n) {
-                     return json(201, value{object{{"key", key}, {"size", static_cast<int64_t>(n)}}});
-                   }));
+    return kv::put(
+        rt_.writer(), table, ns, key, std::move(ctx->req.body),
+        on_result<size_t>(ctx, [key](size_t n) {
+          return json(201, value{object{{"key", key}, {"size", static_cast<int64_t>(n)}}});
+        }));
   }
   if (ctx->is("DELETE")) {
     ctx->answered_by = route::kv_delete;
     return kv::remove(rt_.writer(), table, ns, key, [ctx, ns, key](caf::expected<bool> r) {
       if (!r)
         return ctx->reply(error(r.error()));
-      ctx->reply(*r ? no_content() : error(errc::not_found, "key " + ns + "/" + key + " not found"));
+      ctx->reply(*r ? no_content()
+                    : error(errc::not_found, "key " + ns + "/" + key + " not found"));
     });
   }
   if (ctx->is("GET") || ctx->is("HEAD")) {
@@ -237,14 +240,14 @@ void api::token_route(ctx_ptr ctx) {
   if (!body)
     return ctx->reply(error(body.error()));
   auto* user = body->find("user");
-  if (user == nullptr || !user->is_string() || user->as_string().empty()
-      || user->as_string().size() > 128)
+  if (user == nullptr || !user->is_string() || user->as_string().empty() ||
+      user->as_string().size() > 128)
     return ctx->reply(error(errc::invalid_argument, "user must be a non-empty string"));
   int64_t ttl = 3600;
   if (auto* t = body->find("ttl_s")) {
     if (!t->is_int() || t->as_int() < 1 || t->as_int() > auth::ttl_s_max)
-      return ctx->reply(error(errc::invalid_argument,
-                              "ttl_s must be an integer from 1 to " + std::to_string(auth::ttl_s_max)));
+      return ctx->reply(error(errc::invalid_argument, "ttl_s must be an integer from 1 to " +
+                                                          std::to_string(auth::ttl_s_max)));
     ttl = t->as_int();
   }
   ctx->reply(json(201, value{object{{"token", auth_.issue(user->as_string(), ttl)},

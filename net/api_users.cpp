@@ -1,11 +1,37 @@
 // Users (API.md "Users") and documents with their relations (`with=`).
+#include "actors/engine.hpp"
 #include "actors/runtime.hpp"
 #include "net/api_context.hpp"
 
 namespace debros::net {
 
 void api::users(std::shared_ptr<context> ctx) {
-  ctx->reply(error(errc::unimplemented, "users are not available in this version of Debros"));
+  auto& s = ctx->segs;
+  auto& eng = rt_.engine();
+  if (s.size() == 2) {
+    if (!ctx->is("POST"))
+      return ctx->reply(not_found_route(*ctx));
+    auto body = ctx->body_json(limits_);
+    if (!body)
+      return ctx->reply(error(body.error()));
+    auto* id = body->find("id");
+    if (id == nullptr || !id->is_string())
+      return ctx->reply(error(errc::invalid_argument, "the body must be {\"id\": USER}"));
+    auto user = id->as_string();
+    // A user token may register itself; anyone else is the admin's to register.
+    if (!ctx->who.is_admin() && ctx->who.user != user)
+      return ctx->reply(error(make_error(errc::forbidden, "a user token registers only itself")));
+    return eng.ensure_user(user, [ctx, &eng, user](caf::expected<bool> created) {
+      if (!created)
+        return ctx->reply(error(created.error()));
+      auto record = eng.get_user(user);
+      ctx->reply(record ? json(*created ? 201 : 200, *record) : error(record.error()));
+    });
+  }
+  if (s.size() != 3 || !ctx->is("GET"))
+    return ctx->reply(not_found_route(*ctx));
+  auto record = eng.get_user(s[2]);
+  ctx->reply(record ? json(200, *record) : error(record.error()));
 }
 
 void api::get_with_relations(std::shared_ptr<context> ctx, const std::string&, const std::string&,

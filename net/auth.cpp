@@ -94,7 +94,7 @@ caf::expected<std::string> signing_key(runtime& rt) {
   }
   auto key = random_bytes(key_bytes);
   if (auto err = rt.writer().write(
-        [&](storage::write_txn& txn) { return txn.put(meta, "auth.key", key); }))
+          [&](storage::write_txn& txn) { return txn.put(meta, "auth.key", key); }))
     return err;
   return key;
 }
@@ -128,7 +128,8 @@ std::string auth::sign(std::string_view data) const {
 }
 
 std::string auth::issue(std::string_view user, int64_t ttl_s) const {
-  auto claims = to_json(value{object{{"sub", std::string{user}}, {"exp", now_ms() + ttl_s * 1000}}});
+  auto claims =
+      to_json(value{object{{"sub", std::string{user}}, {"exp", now_ms() + ttl_s * 1000}}});
   auto body = std::string{token_prefix} + base64url_encode(claims);
   return body + "." + base64url_encode(sign(body));
 }
@@ -156,8 +157,8 @@ caf::expected<principal> auth::authenticate(std::string_view authorization) cons
   if (!base64url_decode(body.substr(token_prefix.size()), claims_text))
     return fail("invalid token");
   auto claims = parse_json(claims_text);
-  if (!claims || !claims->find("sub") || !claims->find("sub")->is_string()
-      || !claims->find("exp") || !claims->find("exp")->is_int())
+  if (!claims || !claims->find("sub") || !claims->find("sub")->is_string() ||
+      !claims->find("exp") || !claims->find("exp")->is_int())
     return fail("invalid token");
   if (claims->find("exp")->as_int() <= now_ms())
     return fail("token expired");

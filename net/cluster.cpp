@@ -25,9 +25,8 @@ using watch_atom = caf::atom_constant<caf::atom("watch")>;
 
 /// The actor every node publishes on its cluster port. Every type here is registered with CAF
 /// (a remote typed handle must match the published interface).
-using member_actor =
-  caf::typed_actor<caf::replies_to<hello_atom, node_info>::with<node_info>,
-                   caf::reacts_to<watch_atom, node_info, caf::strong_actor_ptr>>;
+using member_actor = caf::typed_actor<caf::replies_to<hello_atom, node_info>::with<node_info>,
+                                      caf::reacts_to<watch_atom, node_info, caf::strong_actor_ptr>>;
 
 struct peer {
   std::string address;
@@ -89,15 +88,15 @@ member_actor::behavior_type member_main(member_actor::stateful_pointer<member_st
     self->monitor(who);
   };
   return {
-    [self, peers, watch](hello_atom, const node_info& them) {
-      auto me = peers->me();
-      if (them.id != me.id)
-        watch(them, self->current_sender());
-      return me;
-    },
-    [watch](watch_atom, const node_info& them, const caf::strong_actor_ptr& who) {
-      watch(them, who);
-    },
+      [self, peers, watch](hello_atom, const node_info& them) {
+        auto me = peers->me();
+        if (them.id != me.id)
+          watch(them, self->current_sender());
+        return me;
+      },
+      [watch](watch_atom, const node_info& them, const caf::strong_actor_ptr& who) {
+        watch(them, who);
+      },
   };
 }
 
@@ -133,8 +132,8 @@ struct cluster::impl {
     {
       caf::scoped_actor self{rt.system()};
       self->request(*remote, std::chrono::seconds(5), hello_atom::value, opts.self)
-        .receive([&](node_info& info) { out = std::move(info); },
-                 [&](caf::error& err) { out = std::move(err); });
+          .receive([&](node_info& info) { out = std::move(info); },
+                   [&](caf::error& err) { out = std::move(err); });
     }
     if (out && out->id != opts.self.id)
       caf::anon_send(member, watch_atom::value, *out,
@@ -149,7 +148,8 @@ struct cluster::impl {
       for (auto& seed : opts.seeds) {
         auto key = to_string(seed);
         auto known = seed_ids.find(key);
-        if (known != seed_ids.end() && (known->second == opts.self.id || peers->is_up(known->second)))
+        if (known != seed_ids.end() &&
+            (known->second == opts.self.id || peers->is_up(known->second)))
           continue;
         if (auto met = greet(seed))
           seed_ids[key] = met->id;
@@ -167,12 +167,12 @@ caf::expected<std::unique_ptr<cluster>> cluster::start(runtime& rt, cluster_opti
   p->member = sys.spawn(member_main, p->peers);
   auto& where = p->opts.listen;
   auto port = p->opts.tls
-                ? caf::openssl::publish(p->member, where.port, where.host.c_str(), true)
-                : sys.middleman().publish(p->member, where.port, where.host.c_str(), true);
+                  ? caf::openssl::publish(p->member, where.port, where.host.c_str(), true)
+                  : sys.middleman().publish(p->member, where.port, where.host.c_str(), true);
   if (!port) {
     caf::anon_send_exit(p->member, caf::exit_reason::user_shutdown);
-    return make_error(errc::io_error, "cannot open the cluster port " + to_string(where) + ": "
-                                        + sys.render(port.error()));
+    return make_error(errc::io_error, "cannot open the cluster port " + to_string(where) + ": " +
+                                          sys.render(port.error()));
   }
   p->bound = endpoint{where.host, *port};
   p->opts.self.cluster = to_string(p->bound);

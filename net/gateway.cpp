@@ -44,8 +44,8 @@ class plain_session : public http_session<plain_session>,
                       public std::enable_shared_from_this<plain_session> {
 public:
   plain_session(tcp::socket&& socket, std::shared_ptr<server_state> st)
-    : http_session(std::move(st), beast::flat_buffer{}, socket.get_executor()),
-      stream_(std::move(socket)) {}
+      : http_session(std::move(st), beast::flat_buffer{}, socket.get_executor()),
+        stream_(std::move(socket)) {}
 
   void run() {
     asio::dispatch(stream_.get_executor(),
@@ -72,17 +72,16 @@ class tls_session : public http_session<tls_session>,
                     public std::enable_shared_from_this<tls_session> {
 public:
   tls_session(tcp::socket&& socket, std::shared_ptr<server_state> st)
-    : http_session(st, beast::flat_buffer{}, socket.get_executor()),
-      stream_(std::move(socket), *st->tls) {}
+      : http_session(st, beast::flat_buffer{}, socket.get_executor()),
+        stream_(std::move(socket), *st->tls) {}
 
   void run() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
       beast::get_lowest_layer(self->stream_).expires_after(self->st_->opts.idle_timeout);
-      self->stream_.async_handshake(ssl::stream_base::server,
-                                    [self](beast::error_code ec) {
-                                      if (!ec)
-                                        self->do_read();
-                                    });
+      self->stream_.async_handshake(ssl::stream_base::server, [self](beast::error_code ec) {
+        if (!ec)
+          self->do_read();
+      });
     });
   }
 
@@ -104,8 +103,8 @@ private:
 
 // Answers 503 to a connection past the limit, then closes it.
 void refuse(tcp::socket socket, std::shared_ptr<server_state> st) {
-  auto res = std::make_shared<response>(
-    to_response(api::error(errc::unavailable, "too many connections; retry later"), 11, false, false));
+  auto res = std::make_shared<response>(to_response(
+      api::error(errc::unavailable, "too many connections; retry later"), 11, false, false));
   auto sock = std::make_shared<tcp::socket>(std::move(socket));
   http::async_write(*sock, *res, [sock, res](beast::error_code, size_t) {
     beast::error_code ec;
@@ -116,7 +115,7 @@ void refuse(tcp::socket socket, std::shared_ptr<server_state> st) {
 class listener : public std::enable_shared_from_this<listener> {
 public:
   listener(asio::io_context& ioc, tcp::acceptor acceptor, std::shared_ptr<server_state> st)
-    : ioc_(ioc), acceptor_(std::move(acceptor)), st_(std::move(st)) {}
+      : ioc_(ioc), acceptor_(std::move(acceptor)), st_(std::move(st)) {}
 
   void run() { accept(); }
 
@@ -174,8 +173,8 @@ caf::error load_tls(server_state& st) {
   if (o.tls_cert.empty() || o.tls_key.empty())
     return make_error(errc::invalid_argument, "TLS needs both --tls-cert and --tls-key");
   ssl::context ctx{ssl::context::tls_server};
-  ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2
-                  | ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+  ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                  ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
   beast::error_code ec;
   ctx.use_certificate_chain_file(o.tls_cert, ec);
   if (ec)
@@ -218,7 +217,8 @@ caf::expected<std::unique_ptr<gateway>>
 gateway::start(api& a, metrics& m, gateway_options opts,
                std::vector<std::pair<std::string, ws_factory>> routes) {
   auto p = std::make_unique<impl>();
-  auto threads = opts.threads != 0 ? opts.threads : std::max(1u, std::thread::hardware_concurrency());
+  auto threads =
+      opts.threads != 0 ? opts.threads : std::max(1u, std::thread::hardware_concurrency());
   p->st = std::make_shared<server_state>(a, m, opts);
   p->st->ws_routes = std::move(routes);
   if (auto err = load_tls(*p->st))

@@ -83,7 +83,7 @@ class http_session {
 public:
   http_session(std::shared_ptr<server_state> st, beast::flat_buffer buffer,
                const asio::any_io_executor& exec)
-    : st_(std::move(st)), slot_(st_), buffer_(std::move(buffer)), timer_(exec) {}
+      : st_(std::move(st)), slot_(st_), buffer_(std::move(buffer)), timer_(exec) {}
 
 protected:
   Derived& derived() { return static_cast<Derived&>(*this); }
@@ -95,22 +95,22 @@ protected:
     parser_->body_limit(st_->opts.body_bytes_max);
     parser_->header_limit(static_cast<uint32_t>(st_->opts.header_bytes_max));
     beast::get_lowest_layer(derived().stream()).expires_after(st_->opts.idle_timeout);
-    http::async_read(derived().stream(), buffer_, *parser_,
-                     beast::bind_front_handler(&http_session::on_read,
-                                               derived().shared_from_this()));
+    http::async_read(
+        derived().stream(), buffer_, *parser_,
+        beast::bind_front_handler(&http_session::on_read, derived().shared_from_this()));
   }
 
   void on_read(beast::error_code ec, size_t) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout
-        || ec == asio::error::operation_aborted || ec == asio::error::connection_reset
-        || ec == asio::error::eof)
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == asio::error::eof)
       return derived().do_eof();
     if (ec == http::error::body_limit)
       return send_error(errc::too_large,
                         "the body exceeds " + std::to_string(st_->opts.body_bytes_max) + " bytes");
     if (ec == http::error::header_limit)
-      return send_error(errc::too_large, "the headers exceed "
-                                           + std::to_string(st_->opts.header_bytes_max) + " bytes");
+      return send_error(errc::too_large, "the headers exceed " +
+                                             std::to_string(st_->opts.header_bytes_max) + " bytes");
     if (ec)
       return send_error(errc::invalid_argument, "malformed HTTP request: " + ec.message());
     auto req = parser_->release();
@@ -187,9 +187,9 @@ protected:
     bool close = !keep_alive_ || st_->stopping.load();
     res_ = std::make_shared<response>(to_response(std::move(r), version_, !close, head_));
     beast::get_lowest_layer(derived().stream()).expires_after(st_->opts.idle_timeout);
-    http::async_write(derived().stream(), *res_,
-                      beast::bind_front_handler(&http_session::on_write,
-                                                derived().shared_from_this(), close));
+    http::async_write(
+        derived().stream(), *res_,
+        beast::bind_front_handler(&http_session::on_write, derived().shared_from_this(), close));
   }
 
   void on_write(bool close, beast::error_code ec, size_t) {

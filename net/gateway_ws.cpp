@@ -17,8 +17,8 @@ class ws_session : public std::enable_shared_from_this<ws_session<Stream>> {
 public:
   ws_session(Stream&& stream, request req, std::shared_ptr<ws_handler> handler,
              std::shared_ptr<server_state> st)
-    : ws_(std::move(stream)), req_(std::move(req)), handler_(std::move(handler)),
-      st_(std::move(st)), slot_(st_) {}
+      : ws_(std::move(stream)), req_(std::move(req)), handler_(std::move(handler)),
+        st_(std::move(st)), slot_(st_) {}
 
   void run() {
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
@@ -38,9 +38,8 @@ private:
     explicit channel(std::shared_ptr<ws_session> s) : session_(s) {}
     void send(std::string text) override {
       if (auto s = session_.lock())
-        asio::post(s->ws_.get_executor(), [s, text = std::move(text)]() mutable {
-          s->enqueue(std::move(text));
-        });
+        asio::post(s->ws_.get_executor(),
+                   [s, text = std::move(text)]() mutable { s->enqueue(std::move(text)); });
     }
     void close() override {
       if (auto s = session_.lock())
@@ -88,8 +87,8 @@ private:
     if (closed_)
       return;
     closed_ = true;
-    ws_.async_close(websocket::close_code::normal, [self = this->shared_from_this()](
-                                                     beast::error_code) { self->finish(); });
+    ws_.async_close(websocket::close_code::normal,
+                    [self = this->shared_from_this()](beast::error_code) { self->finish(); });
   }
 
   void finish() {
@@ -117,14 +116,14 @@ void run_websocket(beast::tcp_stream stream, request req, std::shared_ptr<ws_han
                    std::shared_ptr<server_state> st) {
   std::make_shared<ws_session<beast::tcp_stream>>(std::move(stream), std::move(req),
                                                   std::move(handler), std::move(st))
-    ->run();
+      ->run();
 }
 
 void run_websocket(beast::ssl_stream<beast::tcp_stream> stream, request req,
                    std::shared_ptr<ws_handler> handler, std::shared_ptr<server_state> st) {
   std::make_shared<ws_session<beast::ssl_stream<beast::tcp_stream>>>(
-    std::move(stream), std::move(req), std::move(handler), std::move(st))
-    ->run();
+      std::move(stream), std::move(req), std::move(handler), std::move(st))
+      ->run();
 }
 
 } // namespace debros::net::detail

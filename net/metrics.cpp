@@ -6,11 +6,11 @@ namespace debros::net {
 
 std::string_view to_string(route r) noexcept {
   static constexpr std::string_view names[] = {
-    "health",       "status",    "peers",       "metrics",        "models_put",
-    "models_list",  "models_get", "docs_create", "docs_batch",     "docs_get",
-    "docs_patch",   "docs_put",  "docs_delete", "docs_increment", "query",
-    "users_create", "users_get", "auth_tokens", "kv_put",         "kv_get",
-    "kv_delete",    "kv_list",   "topics",      "migrations",     "other"};
+      "health",       "status",     "peers",       "metrics",        "models_put",
+      "models_list",  "models_get", "docs_create", "docs_batch",     "docs_get",
+      "docs_patch",   "docs_put",   "docs_delete", "docs_increment", "query",
+      "users_create", "users_get",  "auth_tokens", "kv_put",         "kv_get",
+      "kv_delete",    "kv_list",    "topics",      "migrations",     "other"};
   static_assert(sizeof(names) / sizeof(names[0]) == route_count);
   return names[static_cast<size_t>(r)];
 }
@@ -36,9 +36,9 @@ std::string metrics::render(const std::function<void(std::string&)>& extra) cons
       auto n = routes_[i].by_class[c].load(std::memory_order_relaxed);
       if (n == 0)
         continue;
-      std::snprintf(buf, sizeof buf, "debros_http_requests_total{route=\"%s\",status=\"%zuxx\"} %llu\n",
-                    to_string(static_cast<route>(i)).data(), c,
-                    static_cast<unsigned long long>(n));
+      std::snprintf(buf, sizeof buf,
+                    "debros_http_requests_total{route=\"%s\",status=\"%zuxx\"} %llu\n",
+                    to_string(static_cast<route>(i)).data(), c, static_cast<unsigned long long>(n));
       out += buf;
     }
   out += "# HELP debros_http_request_duration_seconds Time from a complete request to its "
@@ -60,9 +60,10 @@ std::string metrics::render(const std::function<void(std::string&)>& extra) cons
                       "debros_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
                       name.data(), bucket_bounds[b], static_cast<unsigned long long>(cumulative));
       else
-        std::snprintf(buf, sizeof buf,
-                      "debros_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
-                      name.data(), static_cast<unsigned long long>(cumulative));
+        std::snprintf(
+            buf, sizeof buf,
+            "debros_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
+            name.data(), static_cast<unsigned long long>(cumulative));
       out += buf;
     }
     std::snprintf(buf, sizeof buf,

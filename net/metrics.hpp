@@ -48,7 +48,7 @@ class metrics {
 public:
   /// Upper bounds of the latency histogram, in seconds (the last bucket is +Inf).
   static constexpr std::array<double, 13> bucket_bounds{
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
 
   /// Records one answered request.
   void observe(route r, int status, double seconds) noexcept;

@@ -76,8 +76,9 @@ TEST_CASE("user tokens write only what they own", "[net][e2e][auth]") {
     CHECK(f.call(alice, "DELETE", path).status == 204);
   }
   SECTION("a user cannot create documents in another user's name") {
-    CHECK(f.call(bob, "POST", "/v1/models/Note/docs", R"({"text": "x", "userId": "alice"})").status
-          == 403);
+    CHECK(
+        f.call(bob, "POST", "/v1/models/Note/docs", R"({"text": "x", "userId": "alice"})").status ==
+        403);
   }
   SECTION("admin-only models, definitions, tokens and key-value writes are refused") {
     CHECK(f.call(alice, "POST", "/v1/models/Post/docs", R"({"title": "no"})").status == 403);

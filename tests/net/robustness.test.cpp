@@ -66,7 +66,8 @@ TEST_CASE("garbage on a raw socket gets 4xx or a closed connection, and the node
     if (i % 3 == 0)
       junk = "GET /v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: zz\r\n\r\n" + junk;
     if (i % 3 == 1)
-      junk = "POST /v1/models/X/docs HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nfffffff\r\n" + junk;
+      junk =
+          "POST /v1/models/X/docs HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nfffffff\r\n" + junk;
     s.send_all(junk);
     auto reply = s.read_all();
     INFO("reply: " << reply.substr(0, 80));
@@ -77,7 +78,8 @@ TEST_CASE("garbage on a raw socket gets 4xx or a closed connection, and the node
 }
 
 TEST_CASE("limits: body size, JSON depth and header size answer 413", "[net][e2e][robustness]") {
-  e2e_fixture f{{"--max-body-bytes", "4096", "--max-json-depth", "8", "--max-header-bytes", "2048"}};
+  e2e_fixture f{
+      {"--max-body-bytes", "4096", "--max-json-depth", "8", "--max-header-bytes", "2048"}};
   REQUIRE(f.call("PUT", "/v1/models/Post", post_model).status == 201);
   SECTION("a body over the limit") {
     auto big = R"({"title": ")" + std::string(5000, 'x') + "\"}";
@@ -87,8 +89,8 @@ TEST_CASE("limits: body size, JSON depth and header size answer 413", "[net][e2e
     CHECK(parse_json(r->body)->find_path("error.code")->as_string() == "too_large");
   }
   SECTION("JSON nested past the limit") {
-    auto deep = R"({"title": "ok", "views": )" + std::string(20, '[') + "1" + std::string(20, ']')
-                + "}";
+    auto deep =
+        R"({"title": "ok", "views": )" + std::string(20, '[') + "1" + std::string(20, ']') + "}";
     auto r = f.call("POST", "/v1/models/Post/docs", deep);
     CHECK(r.status == 413);
   }
@@ -118,7 +120,8 @@ TEST_CASE("SIGTERM stops the node with exit 0 and acknowledged data survives a r
   REQUIRE(f.call("PUT", "/v1/models/Post", post_model).status == 201);
   std::vector<std::string> ids;
   for (int i = 0; i < 20; ++i) {
-    auto r = f.call("POST", "/v1/models/Post/docs", R"({"title": "keep)" + std::to_string(i) + "\"}");
+    auto r =
+        f.call("POST", "/v1/models/Post/docs", R"({"title": "keep)" + std::to_string(i) + "\"}");
     REQUIRE(r.status == 201);
     ids.push_back(r.body.find("id")->as_string());
   }

@@ -82,8 +82,9 @@ TEST_CASE("documents: create, batch, get, patch, put, delete, increment", "[net]
     auto r = f.call("POST", doc + ":increment", R"({"field": "views", "by": 3})");
     CHECK(r.status == 200);
     CHECK(r.body.find("value")->as_int() == 3);
-    CHECK(f.call("POST", doc + ":increment", R"({"field": "views"})").body.find("value")->as_int()
-          == 4);
+    CHECK(
+        f.call("POST", doc + ":increment", R"({"field": "views"})").body.find("value")->as_int() ==
+        4);
     CHECK(f.call("POST", doc + ":increment", R"({"by": 1})").status == 400);
   }
   SECTION("batch: all or nothing") {
@@ -118,10 +119,9 @@ TEST_CASE("queries over HTTP", "[net][e2e]") {
   REQUIRE(f.call("PUT", "/v1/models/Post", post_model).status == 201);
   for (int i = 0; i < 12; ++i)
     REQUIRE(f.call("POST", "/v1/models/Post/docs",
-                   R"({"title": "t)" + std::to_string(i) + R"(", "views": )" + std::to_string(i)
-                     + R"(, "tag": ")" + (i % 2 == 0 ? "even" : "odd") + "\"}")
-              .status
-            == 201);
+                   R"({"title": "t)" + std::to_string(i) + R"(", "views": )" + std::to_string(i) +
+                       R"(, "tag": ")" + (i % 2 == 0 ? "even" : "odd") + "\"}")
+                .status == 201);
   auto r = f.call("POST", "/v1/models/Post/query",
                   R"({"where": [["tag", "=", "even"]], "orderBy": [["views", "desc"]],
                       "limit": 4, "withTotal": true})");
@@ -134,19 +134,21 @@ TEST_CASE("queries over HTTP", "[net][e2e]") {
   SECTION("the cursor continues, and the last page has a null cursor") {
     auto next = f.call("POST", "/v1/models/Post/query",
                        R"({"where": [["tag", "=", "even"]], "orderBy": [["views", "desc"]],
-                           "limit": 4, "after": ")"
-                         + r.body.find("nextCursor")->as_string() + "\"}");
+                           "limit": 4, "after": ")" +
+                           r.body.find("nextCursor")->as_string() + "\"}");
     CHECK(next.body.find("docs")->as_array().size() == 2);
     CHECK(next.body.find("nextCursor")->is_null());
     CHECK(next.body.find("total") == nullptr);
   }
   SECTION("aggregates replace docs with a value") {
-    auto sum = f.call("POST", "/v1/models/Post/query", R"({"aggregate": {"fn": "sum", "field": "views"}})");
+    auto sum = f.call("POST", "/v1/models/Post/query",
+                      R"({"aggregate": {"fn": "sum", "field": "views"}})");
     CHECK(sum.body.find("value")->as_int() == 66);
     CHECK(sum.body.find("docs") == nullptr);
   }
   SECTION("unknown operators and bad limits are 400") {
-    CHECK(f.call("POST", "/v1/models/Post/query", R"({"where": [["views", "~", 1]]})").status == 400);
+    CHECK(f.call("POST", "/v1/models/Post/query", R"({"where": [["views", "~", 1]]})").status ==
+          400);
     CHECK(f.call("POST", "/v1/models/Post/query", R"({"limit": -1})").status == 400);
     CHECK(f.call("POST", "/v1/models/Post/query", R"({"limit": 10001})").status == 400);
     CHECK(f.call("POST", "/v1/models/Post/query", R"({"bogus": 1})").status == 400);
@@ -204,7 +206,8 @@ TEST_CASE("status, peers and metrics describe the node", "[net][e2e]") {
   auto m = f.admin.request("GET", "/v1/metrics");
   REQUIRE(m);
   CHECK(m->status == 200);
-  CHECK_THAT(m->body, Catch::Contains("debros_http_requests_total{route=\"docs_create\",status=\"2xx\"} 1"));
+  CHECK_THAT(m->body,
+             Catch::Contains("debros_http_requests_total{route=\"docs_create\",status=\"2xx\"} 1"));
   CHECK_THAT(m->body, Catch::Contains("debros_commits_total"));
   CHECK_THAT(m->body, Catch::Contains("debros_actors_running"));
   CHECK_THAT(m->body, Catch::Contains("debros_outbox_depth"));
@@ -212,9 +215,10 @@ TEST_CASE("status, peers and metrics describe the node", "[net][e2e]") {
 
 TEST_CASE("routes of capabilities not built yet answer 501, unknown routes 404", "[net][e2e]") {
   e2e_fixture f;
-  for (auto [method, target] :
-       {std::pair{"GET", "/v1/topics"}, {"POST", "/v1/topics/news/messages"},
-        {"POST", "/v1/migrations"}, {"GET", "/v1/migrations/m1"}}) {
+  for (auto [method, target] : {std::pair{"GET", "/v1/topics"},
+                                {"POST", "/v1/topics/news/messages"},
+                                {"POST", "/v1/migrations"},
+                                {"GET", "/v1/migrations/m1"}}) {
     auto r = f.call(method, target, "{}");
     INFO(target);
     CHECK(r.status == 501);

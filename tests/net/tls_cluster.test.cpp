@@ -9,8 +9,9 @@ using namespace debros::test;
 TEST_CASE("HTTPS with --tls-cert and --tls-key", "[net][e2e][tls]") {
   temp_dir dir;
   write_self_signed(dir.sub("cert.pem"), dir.sub("key.pem"));
-  node_process node{dir.sub("data"),
-                    {"--no-auth", "--tls-cert", dir.sub("cert.pem"), "--tls-key", dir.sub("key.pem")}};
+  node_process node{
+      dir.sub("data"),
+      {"--no-auth", "--tls-cert", dir.sub("cert.pem"), "--tls-key", dir.sub("key.pem")}};
   SECTION("a client trusting the certificate is served") {
     net::http_client_options o;
     o.tls_ca_file = dir.sub("cert.pem");

@@ -52,8 +52,8 @@ struct gateway_fixture : runtime_fixture {
     net::gateway_options o;
     o.listen = net::endpoint{"127.0.0.1", 0};
     o.threads = 1;
-    auto factory = [this](const net::api_request& req)
-      -> caf::expected<std::shared_ptr<net::ws_handler>> {
+    auto factory =
+        [this](const net::api_request& req) -> caf::expected<std::shared_ptr<net::ws_handler>> {
       if (req.query == "refuse=1")
         return make_error(errc::forbidden, "not for you");
       return std::make_shared<echo_handler>(closes);

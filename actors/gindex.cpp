@@ -1,0 +1,179 @@
+#include "actors/gindex.hpp"
+
+#include <cstdio>
+
+#include "caf/actor_system.hpp"
+#include "caf/stateful_actor.hpp"
+#include "caf/typed_event_based_actor.hpp"
+
+#include "actors/ack_channel.hpp"
+#include "actors/catalog.hpp"
+#include "actors/doc_keys.hpp"
+#include "actors/doc_writes.hpp"
+#include "actors/partition_scan.hpp"
+#include "actors/reply.hpp"
+#include "messages/errc.hpp"
+#include "storage/outbox.hpp"
+
+namespace debros {
+
+namespace {
+
+// Work items applied per transaction: enough to amortize a commit, small enough to keep it short.
+constexpr size_t drain_batch = 4096;
+
+struct waiting_query {
+  partition_query pq;
+  caf::typed_response_promise<partition_result> rp;
+};
+
+struct gindex_state {
+  gindex_config cfg;
+  std::shared_ptr<const model_entry> entry;
+  std::string channel;
+  storage::table gindex;
+  storage::table outbox;
+  partition_layout layout;
+  std::shared_ptr<ack_channel> acks;
+  bool draining = false;
+  bool again = false; // nudged while a drain was in flight
+  std::vector<waiting_query> waiting;
+
+  static inline const char* name = "debros.gindex";
+};
+
+using self_ptr = gindex_actor::stateful_pointer<gindex_state>;
+
+void answer_waiting(self_ptr self) {
+  auto& st = self->state;
+  auto waiting = std::move(st.waiting);
+  for (auto& w : waiting) {
+    auto r = run_partition_query(*st.cfg.env, st.layout, st.entry->def(), w.pq);
+    if (r)
+      w.rp.deliver(std::move(*r));
+    else
+      w.rp.deliver(std::move(r.error()));
+  }
+}
+
+void fail_waiting(self_ptr self, const caf::error& err) {
+  auto waiting = std::move(self->state.waiting);
+  for (auto& w : waiting)
+    w.rp.deliver(err);
+}
+
+// Applies the next batch of this partition's outbox; answers waiting queries once it is empty.
+void drain(self_ptr self) {
+  auto& st = self->state;
+  st.again = false;
+  storage::outbox box{st.outbox};
+  caf::expected<std::vector<storage::outbox_entry>> items{std::vector<storage::outbox_entry>{}};
+  if (auto txn = st.cfg.env->read())
+    items = box.read(*txn, st.channel, 0, drain_batch);
+  else
+    items = txn.error();
+  if (!items) {
+    st.draining = false;
+    return fail_waiting(self, items.error());
+  }
+  if (items->empty()) {
+    st.draining = false;
+    return answer_waiting(self);
+  }
+  st.draining = true;
+  std::vector<gindex_op> ops;
+  for (auto& item : *items) {
+    auto op = decode_gindex_op(item.payload);
+    if (!op) {
+      st.draining = false;
+      return fail_waiting(self, op.error());
+    }
+    ops.push_back(std::move(*op));
+  }
+  auto last = items->back().seq;
+  auto table = st.gindex;
+  auto channel = st.channel;
+  auto acks = st.acks;
+  st.cfg.writer->submit(
+      [ops = std::move(ops), last, table, channel, box](storage::write_txn& txn) -> caf::error {
+        for (auto& op : ops) {
+          if (op.put) {
+            if (auto err = txn.put(table, op.key, {}))
+              return err;
+          } else if (auto gone = txn.del(table, op.key); !gone) {
+            return gone.error();
+          }
+        }
+        auto removed = box.remove_through(txn, channel, last);
+        return removed ? caf::none : removed.error();
+      },
+      [acks](const caf::error& err) { acks->push(0, err); });
+}
+
+void on_acks(self_ptr self) {
+  for (auto& [token, err] : self->state.acks->drain()) {
+    if (err) {
+      // Nothing was applied; the work stays in the outbox and the next drain retries it.
+      std::fprintf(stderr, "debros: global index drain failed: %s\n", message_of(err).c_str());
+      self->state.draining = false;
+      fail_waiting(self, err);
+      return;
+    }
+  }
+  drain(self);
+}
+
+bool pending(self_ptr self) {
+  auto& st = self->state;
+  auto txn = st.cfg.env->read();
+  if (!txn)
+    return false;
+  auto items = storage::outbox{st.outbox}.read(*txn, st.channel, 0, 1);
+  return items && !items->empty();
+}
+
+gindex_actor::behavior_type gindex_main(self_ptr self, gindex_config cfg) {
+  auto& st = self->state;
+  st.entry = cfg.entry;
+  auto& env = *cfg.env;
+  st.channel = gindex_channel(cfg.entry->id, cfg.partition);
+  st.gindex = env.get_table("gindex");
+  st.outbox = env.get_table("outbox");
+  st.layout.docs = env.get_table("docs");
+  st.layout.index = st.gindex;
+  st.layout.model_id = cfg.entry->id;
+  st.layout.index_base = doc_keys::gindex_prefix(cfg.entry->id, cfg.partition);
+  st.layout.global_index = true;
+  st.layout.indexed = cfg.entry->global_indexed;
+  st.acks = std::make_shared<ack_channel>(caf::weak_actor_ptr{self->ctrl()});
+  st.cfg = std::move(cfg);
+  // Recovery: work a crash left in the outbox is applied now.
+  self->send(self, drain_atom::value);
+  return {
+      [self](partition_query& pq) -> caf::result<partition_result> {
+        auto& s = self->state;
+        if (!s.draining && !pending(self))
+          return to_result(run_partition_query(*s.cfg.env, s.layout, s.entry->def(), pq));
+        auto rp = self->make_response_promise<partition_result>();
+        s.waiting.push_back(waiting_query{std::move(pq), rp});
+        if (!s.draining)
+          drain(self);
+        return rp;
+      },
+      [self](drain_atom) {
+        if (!self->state.draining)
+          drain(self);
+      },
+      [self](acks_atom) { on_acks(self); },
+      [self](set_model& m) { self->state.entry = std::move(m.entry); },
+      [self](stop_atom) { self->quit(); },
+  };
+}
+
+} // namespace
+
+gindex_actor spawn_gindex(caf::actor_system& sys, gindex_config cfg) {
+  return sys.spawn(gindex_main, std::move(cfg));
+}
+
+} // namespace debros

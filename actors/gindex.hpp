@@ -1,0 +1,33 @@
+// A global index partition of a user-scoped model (DESIGN.md "index partition"): one hash
+// range of the values of the model's fields indexed "global", mapping value -> (owner, id).
+//
+// Maintenance goes through the transactional outbox: a document's write appends the index
+// changes to this partition's channel in the same transaction; this actor applies them (puts
+// and deletes are idempotent) and removes them from the outbox in one later transaction. It
+// drains when a writer nudges it and once at start, so after a crash at any point the index
+// agrees with the documents once the outbox is empty. Queries wait for a drain first, so a
+// query sees every write acknowledged before it was asked.
+#pragma once
+
+#include <memory>
+
+#include "caf/fwd.hpp"
+
+#include "actors/interfaces.hpp"
+#include "storage/environment.hpp"
+#include "storage/writer.hpp"
+
+namespace debros {
+
+struct model_entry;
+
+struct gindex_config {
+  std::shared_ptr<const model_entry> entry;
+  uint32_t partition = 0;
+  storage::environment* env = nullptr;
+  storage::writer* writer = nullptr;
+};
+
+gindex_actor spawn_gindex(caf::actor_system& sys, gindex_config cfg);
+
+} // namespace debros

@@ -1,0 +1,170 @@
+#include "actors/userdb_host.hpp"
+
+#include <list>
+#include <unordered_map>
+
+#include "caf/actor_system.hpp"
+#include "caf/event_based_actor.hpp"
+#include "caf/stateful_actor.hpp"
+
+#include "actors/catalog.hpp"
+#include "actors/shard.hpp"
+
+namespace debros {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+struct live_db {
+  shard_actor actor;
+  std::shared_ptr<const model_entry> entry;
+  uint64_t inflight = 0;
+  clock::time_point last;
+  std::list<std::string>::iterator lru;
+};
+
+struct host_state {
+  userdb_host_config cfg;
+  std::unordered_map<std::string, live_db> live;
+  std::list<std::string> lru; // most recently used first
+
+  static inline const char* name = "debros.userdb_host";
+};
+
+using self_ptr = caf::stateful_actor<host_state>*;
+
+void passivate(self_ptr self, std::unordered_map<std::string, live_db>::iterator i) {
+  auto& st = self->state;
+  self->send(i->second.actor, stop_atom::value);
+  st.lru.erase(i->second.lru);
+  st.live.erase(i);
+  st.cfg.stats->live.fetch_sub(1);
+  st.cfg.stats->passivations.fetch_add(1);
+}
+
+// Passivates idle actors, least recently used first, until at most `keep` remain (actors
+// with operations in flight stay, so the bound may be exceeded while they all are busy).
+void shrink_to(self_ptr self, size_t keep) {
+  auto& st = self->state;
+  if (st.live.size() <= keep)
+    return;
+  auto excess = st.live.size() - keep;
+  std::vector<std::string> victims;
+  for (auto it = st.lru.rbegin(); it != st.lru.rend() && victims.size() < excess; ++it)
+    if (st.live.find(*it)->second.inflight == 0)
+      victims.push_back(*it);
+  for (auto& key : victims)
+    passivate(self, st.live.find(key));
+}
+
+// The live actor of (entry's model, user), activated when needed. Counts one operation.
+shard_actor& acquire(self_ptr self, const std::shared_ptr<const model_entry>& entry,
+                     const std::string& user) {
+  auto& st = self->state;
+  auto key = std::to_string(entry->id) + "/" + user;
+  auto i = st.live.find(key);
+  if (i == st.live.end()) {
+    if (st.live.size() >= st.cfg.live_max)
+      shrink_to(self, st.cfg.live_max - 1);
+    shard_config sc{
+        entry, doc_place{0, user}, st.cfg.env, st.cfg.writer, caf::actor_cast<caf::actor>(self),
+        key};
+    st.lru.push_front(key);
+    i = st.live
+            .emplace(key, live_db{spawn_shard(self->system(), std::move(sc)), entry, 0,
+                                  clock::now(), st.lru.begin()})
+            .first;
+    auto now_live = st.cfg.stats->live.fetch_add(1) + 1;
+    st.cfg.stats->activations.fetch_add(1);
+    auto peak = st.cfg.stats->peak_live.load();
+    while (now_live > peak && !st.cfg.stats->peak_live.compare_exchange_weak(peak, now_live)) {
+    }
+  } else {
+    st.lru.splice(st.lru.begin(), st.lru, i->second.lru);
+    if (i->second.entry != entry) {
+      // The model got new hooks or validators since this actor started.
+      i->second.entry = entry;
+      self->send(i->second.actor, set_model{entry});
+    }
+  }
+  ++i->second.inflight;
+  i->second.last = clock::now();
+  return i->second.actor;
+}
+
+void done(self_ptr self, const std::string& key) {
+  auto& st = self->state;
+  auto i = st.live.find(key);
+  if (i == st.live.end() || i->second.inflight == 0)
+    return;
+  --i->second.inflight;
+  i->second.last = clock::now();
+}
+
+void sweep(self_ptr self) {
+  auto& st = self->state;
+  auto now = clock::now();
+  for (auto i = st.live.begin(); i != st.live.end();) {
+    auto next = std::next(i);
+    if (i->second.inflight == 0 && now - i->second.last >= st.cfg.idle)
+      passivate(self, i);
+    i = next;
+  }
+  shrink_to(self, st.cfg.live_max);
+}
+
+template <class Op, class R>
+auto forward_local(self_ptr self) {
+  return [self](for_user<local_call<Op, R>>& m) {
+    auto& target = acquire(self, m.entry, m.user);
+    self->send(target, std::move(m.msg));
+  };
+}
+
+template <class Op, class R>
+auto forward_request(self_ptr self) {
+  return [self](for_user<Op>& m) -> caf::result<R> {
+    auto& target = acquire(self, m.entry, m.user);
+    return self->delegate(target, std::move(m.msg));
+  };
+}
+
+caf::behavior host_main(self_ptr self, userdb_host_config cfg) {
+  self->state.cfg = std::move(cfg);
+  auto interval = std::max(self->state.cfg.idle / 2, std::chrono::milliseconds{10});
+  self->delayed_send(self, interval, sweep_atom::value);
+  return {
+      forward_local<doc_create, value>(self),
+      forward_local<doc_get, value>(self),
+      forward_local<doc_update, value>(self),
+      forward_local<doc_remove, bool>(self),
+      forward_local<doc_increment, value>(self),
+      forward_request<doc_create, value>(self),
+      forward_request<doc_get, value>(self),
+      forward_request<doc_update, value>(self),
+      forward_request<doc_remove, bool>(self),
+      forward_request<doc_increment, value>(self),
+      forward_request<partition_query, partition_result>(self),
+      [self](done_atom, const std::string& key) { done(self, key); },
+      [self, interval](sweep_atom) {
+        sweep(self);
+        self->delayed_send(self, interval, sweep_atom::value);
+      },
+      [self](stop_atom) {
+        for (auto& [key, db] : self->state.live)
+          self->send(db.actor, stop_atom::value);
+        self->state.cfg.stats->live.fetch_sub(self->state.live.size());
+        self->state.live.clear();
+        self->quit();
+      },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_userdb_host(caf::actor_system& sys, userdb_host_config cfg) {
+  return sys.spawn(host_main, std::move(cfg));
+}
+
+} // namespace debros

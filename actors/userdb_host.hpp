@@ -1,0 +1,66 @@
+// Hosts of user databases. A user-scoped model keeps each user's documents in that user's own
+// database: a partition actor per (model, user), activated by its host on the first message
+// for it and passivated when idle. Users are spread over the hosts by a stable hash, so every
+// host manages a bounded share of live actors. Millions of users may exist; memory follows the
+// live ones.
+//
+// A host counts, per live actor, the operations it forwarded and not yet saw answered; it
+// passivates only actors with none (after `idle`, or least recently used first when it holds
+// more than its bound), so no operation is ever lost or run by two actors of one database.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "caf/actor.hpp"
+#include "caf/fwd.hpp"
+
+#include "actors/interfaces.hpp"
+#include "storage/environment.hpp"
+#include "storage/writer.hpp"
+
+namespace debros {
+
+struct model_entry;
+
+/// An operation for the database of `user` of `entry`'s model. Local only.
+template <class T>
+struct for_user {
+  std::shared_ptr<const model_entry> entry;
+  std::string user;
+  T msg;
+};
+
+/// Counters shared by all hosts (metrics).
+struct userdb_stats {
+  std::atomic<uint64_t> live{0};
+  std::atomic<uint64_t> activations{0};
+  std::atomic<uint64_t> passivations{0};
+  std::atomic<uint64_t> peak_live{0};
+};
+
+struct userdb_host_config {
+  storage::environment* env = nullptr;
+  storage::writer* writer = nullptr;
+  /// Live actors this host may keep (idle ones beyond it are passivated).
+  size_t live_max = 2500;
+  /// An actor with nothing in flight for this long is passivated.
+  std::chrono::milliseconds idle{30000};
+  std::shared_ptr<userdb_stats> stats;
+};
+
+/// Spawns a host. Messages: for_user<local_call<Op, R>> and for_user<Op> (typed requests, also
+/// partition_query), stop_atom.
+caf::actor spawn_userdb_host(caf::actor_system& sys, userdb_host_config cfg);
+
+} // namespace debros
+
+namespace caf {
+
+template <class T>
+struct allowed_unsafe_message_type<debros::for_user<T>> : std::true_type {};
+
+} // namespace caf

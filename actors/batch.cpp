@@ -97,7 +97,7 @@ caf::behavior batch_main(caf::event_based_actor* self, engine* eng,
       },
       [acks, me](const caf::error& err) { acks->push(0, err); });
   return {
-      [self, acks, batch, entry, done](acks_atom) {
+      [self, eng, acks, batch, entry, done](acks_atom) {
         auto items = acks->drain();
         if (items.empty())
           return;
@@ -112,6 +112,7 @@ caf::behavior batch_main(caf::event_based_actor* self, engine* eng,
                 return caf::none;
               }))
             std::fprintf(stderr, "debros: %s\n", message_of(e).c_str());
+          eng->model_generations().bump(entry->def().name);
           // User-scoped documents left global index work in the outbox.
           std::vector<bool> told(entry->gindex.size(), false);
           for (auto& plan : batch->plans)

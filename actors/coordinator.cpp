@@ -12,9 +12,11 @@
 #include "actors/engine.hpp"
 #include "actors/partition_scan.hpp"
 #include "actors/placement.hpp"
+#include "actors/relations.hpp"
 #include "actors/reply.hpp"
 #include "actors/userdb_host.hpp"
 #include "messages/errc.hpp"
+#include "messages/json.hpp"
 #include "storage/record.hpp"
 
 namespace debros {
@@ -31,6 +33,10 @@ struct gather {
   size_t expected = 0;
   bool failed = false;
   bool all_users = false;
+  // The query-result cache: the key when the query asked for caching, and the generations of
+  // the models the result depends on, taken before scattering.
+  std::string cache_key;
+  generation_snapshot deps;
 };
 
 // For global models, `userIn` filters on the documents' userId field.
@@ -120,12 +126,47 @@ std::optional<std::vector<uint32_t>> gindex_targets(const model_entry& e, const 
       continue;
     if (c.op == query_op::eq && !c.operand.is_array() && !c.operand.is_object())
       return std::vector<uint32_t>{doc_keys::gindex_partition_of(c.operand)};
+    if (c.op == query_op::in && c.operand.is_array()) {
+      std::vector<uint32_t> parts;
+      for (auto& v : c.operand.as_array())
+        parts.push_back(doc_keys::gindex_partition_of(v));
+      std::sort(parts.begin(), parts.end());
+      parts.erase(std::unique(parts.begin(), parts.end()), parts.end());
+      return parts;
+    }
     if (c.op == query_op::gt || c.op == query_op::ge || c.op == query_op::lt ||
         c.op == query_op::le || c.op == query_op::between || c.op == query_op::starts_with)
       return all;
   }
   if (!q.order_by.empty() && global(q.order_by[0].path))
     return all;
+  return std::nullopt;
+}
+
+// For `id = x` or `id in [...]` on a user-scoped model: the owners of those ids (ids without a
+// document have none, so the list may be empty), so the query visits only their databases.
+// std::nullopt when there is no such condition.
+std::optional<std::vector<std::string>> owners_of_ids(const engine& eng, const model_entry& e,
+                                                      const query& q) {
+  std::vector<std::string> out;
+  if (q.where.type != query_expr::kind::all)
+    return std::nullopt;
+  for (auto& c : q.where.children) {
+    if (c.type != query_expr::kind::cond || c.path != "id")
+      continue;
+    std::vector<value> ids;
+    if (c.op == query_op::eq)
+      ids.push_back(c.operand);
+    else if (c.op == query_op::in && c.operand.is_array())
+      ids = c.operand.as_array();
+    else
+      continue;
+    for (auto& id : ids)
+      if (id.is_string())
+        if (auto where = eng.locate(e, id.as_string()); where && *where)
+          out.push_back((*where)->user);
+    return out;
+  }
   return std::nullopt;
 }
 
@@ -141,8 +182,15 @@ std::vector<target> targets_of(const engine& eng, const model_entry& e, const qu
         out.push_back(target{target::kind::shard, s, {}});
     return out;
   }
-  if (!q.user_in.empty()) {
-    auto users = q.user_in;
+  auto users = q.user_in;
+  if (users.empty()) {
+    auto owners = owners_of_ids(eng, e, q);
+    if (owners && owners->empty())
+      return out; // ids that no document has: nothing to ask
+    if (owners)
+      users = std::move(*owners);
+  }
+  if (!users.empty()) {
     std::sort(users.begin(), users.end());
     users.erase(std::unique(users.begin(), users.end()), users.end());
     for (auto& u : users)
@@ -209,19 +257,71 @@ void ask(self_ptr self, engine& eng, const std::shared_ptr<const model_entry>& e
   }
 }
 
+// Stores a result asked to be cached, answers and quits.
+void deliver(self_ptr self, engine* eng, const std::shared_ptr<gather>& g, query_result res,
+             reply<query_result>& r) {
+  if (!g->cache_key.empty()) {
+    size_t bytes = 256;
+    for (auto& d : res.docs)
+      bytes += to_msgpack(d).size();
+    eng->query_cache().put(g->cache_key, res, bytes, g->deps, std::chrono::seconds{g->q.cache_s});
+  }
+  r.deliver(std::move(res));
+  self->quit();
+}
+
+// The merged page, with its relations loaded when the query asked for them.
+void finish(self_ptr self, engine* eng, const std::shared_ptr<const model_entry>& entry,
+            const std::shared_ptr<gather>& g, caf::expected<query_result> merged,
+            reply<query_result> r) {
+  if (!merged) {
+    r.fail(merged.error());
+    return self->quit();
+  }
+  if (g->q.with.empty() || merged->docs.empty())
+    return deliver(self, eng, g, std::move(*merged), r);
+  auto res = std::make_shared<query_result>(std::move(*merged));
+  relation_request req{entry, std::move(res->docs), g->q.with};
+  self->request(spawn_relation_loader(*eng), caf::infinite, std::move(req))
+      .then(
+          [self, eng, g, res, r](relation_result& loaded) mutable {
+            res->docs = std::move(loaded.docs);
+            res->stats.relation_queries = loaded.queries;
+            deliver(self, eng, g, std::move(*res), r);
+          },
+          [self, r](caf::error& err) {
+            r.fail(std::move(err));
+            self->quit();
+          });
+}
+
 void scatter(self_ptr self, engine* eng, std::shared_ptr<const model_entry> entry, query q,
              reply<query_result> r) {
   if (auto err = check_query(q))
     return r.fail(err);
-  if (!q.with.empty())
-    return r.fail(make_error(errc::invalid_argument, "relationship loading ('with') is not "
-                                                     "available for model " +
-                                                         q.model));
+
   if (q.offset > query_offset_max)
     return r.fail(make_error(errc::invalid_argument,
                              "offset above " + std::to_string(query_offset_max) +
                                  "; page further with the cursor (after/nextCursor)"));
   auto g = std::make_shared<gather>();
+  if (!q.with.empty() || q.cache_s > 0) {
+    auto models = relation_models(*eng, *entry, q.with);
+    if (!models)
+      return r.fail(models.error());
+    if (q.cache_s > 0) {
+      auto keyed = q;
+      keyed.cache_s = 0;
+      g->cache_key = "q|" + to_json(to_value(keyed));
+      if (auto hit = eng->query_cache().get(g->cache_key)) {
+        auto res = *hit;
+        res.stats.cached = true;
+        r.deliver(std::move(res));
+        return self->quit();
+      }
+      g->deps = eng->model_generations().snapshot(*models);
+    }
+  }
   if (!q.after.empty()) {
     auto tuple = decode_cursor(q.after, q.order_by);
     if (!tuple)
@@ -239,12 +339,10 @@ void scatter(self_ptr self, engine* eng, std::shared_ptr<const model_entry> entr
   pq.q = q;
   g->q = std::move(q);
   g->expected = targets.size();
-  if (targets.empty()) {
-    r.deliver(*merge(*g));
-    return self->quit();
-  }
+  if (targets.empty())
+    return finish(self, eng, entry, g, merge(*g), r);
   for (auto& t : targets)
-    ask(self, *eng, entry, t, pq, [self, g, r](caf::expected<partition_result> res) {
+    ask(self, *eng, entry, t, pq, [self, eng, entry, g, r](caf::expected<partition_result> res) {
       if (g->failed)
         return;
       if (!res) {
@@ -255,12 +353,7 @@ void scatter(self_ptr self, engine* eng, std::shared_ptr<const model_entry> entr
       g->results.push_back(std::move(*res));
       if (g->results.size() < g->expected)
         return;
-      auto merged = merge(*g);
-      if (merged)
-        r.deliver(std::move(*merged));
-      else
-        r.fail(merged.error());
-      self->quit();
+      finish(self, eng, entry, g, merge(*g), r);
     });
 }
 

@@ -9,6 +9,7 @@
 #include "actors/gindex.hpp"
 #include "actors/ids.hpp"
 #include "actors/placement.hpp"
+#include "actors/relations.hpp"
 #include "actors/shard.hpp"
 #include "actors/userdb_host.hpp"
 #include "messages/errc.hpp"
@@ -39,14 +40,16 @@ void fail(const reply_fn<R>& done, caf::error err) {
 engine::engine(caf::actor_system& sys, storage::environment& env, storage::writer& writer)
     : sys_(sys), env_(env), writer_(writer), tables_(doc_tables_of(env)),
       snapshot_(std::make_shared<catalog_snapshot>()),
-      userdb_stats_(std::make_shared<userdb_stats>()) {}
+      userdb_stats_(std::make_shared<userdb_stats>()),
+      relation_cache_(std::make_unique<result_cache<value>>(gens_)),
+      query_cache_(std::make_unique<result_cache<query_result>>(gens_)) {}
 
 void engine::start_hosts(size_t hosts, size_t live_max, std::chrono::milliseconds idle) {
   hosts = std::max<size_t>(hosts, 1);
   for (size_t h = 0; h < hosts; ++h)
     hosts_.push_back(spawn_userdb_host(
         sys_, userdb_host_config{&env_, &writer_, std::max<size_t>(live_max / hosts, 1), idle,
-                                 userdb_stats_}));
+                                 userdb_stats_, &gens_}));
 }
 
 const caf::actor& engine::host_of(std::string_view user) const {
@@ -83,7 +86,7 @@ void engine::spawn_partitions(const std::shared_ptr<model_entry>& entry) {
   }
   for (uint32_t s = 0; s < entry->def().sharding.count; ++s)
     entry->shards.push_back(
-        spawn_shard(sys_, shard_config{entry, doc_place{s, {}}, &env_, &writer_, {}, {}}));
+        spawn_shard(sys_, shard_config{entry, doc_place{s, {}}, &env_, &writer_, {}, {}, &gens_}));
 }
 
 // Makes an entry visible to routing. Its shards were spawned with the same entry while its list
@@ -427,6 +430,35 @@ caf::expected<value> engine::get_user(std::string_view user) const {
   }
   doc->as_object().set("models", std::move(models));
   return doc;
+}
+
+// -- caches and relations ---------------------------------------------------------------------
+
+void engine::configure_caches(cache_options queries, cache_options relations,
+                              std::chrono::milliseconds relation_ttl) {
+  query_cache_ = std::make_unique<result_cache<query_result>>(gens_, std::move(queries));
+  relation_cache_ = std::make_unique<result_cache<value>>(gens_, std::move(relations));
+  relation_ttl_ = relation_ttl;
+}
+
+void engine::get_with(std::string model, std::string id, std::string user_hint,
+                      std::vector<std::string> with, reply_fn<value> done) {
+  auto entry = find(model);
+  if (!entry)
+    return fail(done, entry.error());
+  if (auto models = relation_models(*this, **entry, with); !models)
+    return fail(done, models.error());
+  auto doc = get(model, id, user_hint);
+  if (!doc)
+    return fail(done, doc.error());
+  auto loader = spawn_relation_loader(*this);
+  caf::anon_send(loader, local_call<relation_request, relation_result>{
+                             relation_request{*entry, {std::move(*doc)}, std::move(with)},
+                             [done = std::move(done)](caf::expected<relation_result> r) {
+                               if (!r)
+                                 return done(r.error());
+                               done(std::move(r->docs.front()));
+                             }});
 }
 
 } // namespace debros

@@ -17,6 +17,7 @@
 #include "actors/catalog.hpp"
 #include "actors/doc_writes.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/result_cache.hpp"
 #include "actors/userdb_host.hpp"
 #include "storage/environment.hpp"
 #include "storage/writer.hpp"
@@ -97,6 +98,22 @@ public:
   size_t host_count() const noexcept { return hosts_.size(); }
   const userdb_stats& user_databases() const noexcept { return *userdb_stats_; }
 
+  // -- caches (result_cache.hpp): writers bump their model's generation after the commit and
+  // before the reply, so no cached result survives a write it does not contain.
+  generations& model_generations() noexcept { return gens_; }
+  const generations& model_generations() const noexcept { return gens_; }
+  result_cache<value>& relation_cache() noexcept { return *relation_cache_; }
+  result_cache<query_result>& query_cache() noexcept { return *query_cache_; }
+  std::chrono::milliseconds relation_cache_ttl() const noexcept { return relation_ttl_; }
+  /// Replaces the caches with new bounds. Call before the first query (runtime::start does).
+  void configure_caches(cache_options queries, cache_options relations,
+                        std::chrono::milliseconds relation_ttl);
+
+  /// A document with its relations loaded (`with` paths). Errors: those of get, and
+  /// invalid_argument for unknown relations.
+  void get_with(std::string model, std::string id, std::string user_hint,
+                std::vector<std::string> with, reply_fn<value> done);
+
   /// Registers a user (API.md "Users"); `done` gets whether it is new. Writing a user-scoped
   /// document for an unknown user registers it too, in the document's transaction.
   void ensure_user(std::string user, reply_fn<bool> done);
@@ -137,6 +154,10 @@ private:
   std::mutex define_mtx_;
   std::vector<caf::actor> hosts_;
   std::shared_ptr<userdb_stats> userdb_stats_;
+  generations gens_;
+  std::unique_ptr<result_cache<value>> relation_cache_;
+  std::unique_ptr<result_cache<query_result>> query_cache_;
+  std::chrono::milliseconds relation_ttl_{60000};
 };
 
 } // namespace debros

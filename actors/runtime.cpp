@@ -99,6 +99,7 @@ caf::expected<std::unique_ptr<runtime>> runtime::start(runtime_options opts) {
   p->sys = std::make_unique<caf::actor_system>(p->cfg);
   p->eng = std::make_unique<class engine>(*p->sys, *p->env, *p->writer);
   p->eng->start_hosts(p->opts.user_db_hosts, p->opts.user_db_live_max, p->opts.user_db_idle);
+  p->eng->configure_caches(p->opts.query_cache, p->opts.relation_cache, p->opts.relation_cache_ttl);
   std::unique_ptr<runtime> rt{new runtime(std::move(p))};
   if (auto err = rt->impl_->eng->load())
     return err;
@@ -244,6 +245,23 @@ caf::error model_handle::remove(std::string id) const {
   auto r = rt_->await<bool>(
       [&](reply_fn<bool> done) { rt_->engine().remove(name_, std::move(id), std::move(done)); });
   return r ? caf::none : r.error();
+}
+
+caf::expected<value> model_handle::get_with(std::string id, std::vector<std::string> with) const {
+  return rt_->await<value>([&](reply_fn<value> done) {
+    rt_->engine().get_with(name_, std::move(id), {}, std::move(with), std::move(done));
+  });
+}
+
+caf::expected<value> model_handle::related(const value& doc, const std::string& relation) const {
+  auto* id = doc.find("id");
+  if (id == nullptr || !id->is_string())
+    return make_error(errc::invalid_argument, "the document has no id");
+  auto loaded = get_with(id->as_string(), {relation});
+  if (!loaded)
+    return loaded.error();
+  auto* v = loaded->find(relation);
+  return v != nullptr ? *v : value{};
 }
 
 caf::expected<value> model_handle::increment(std::string id, std::string field, value by) const {

@@ -29,6 +29,7 @@
 #include "actors/catalog.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/mapping.hpp"
+#include "actors/result_cache.hpp"
 #include "messages/model.hpp"
 #include "messages/query.hpp"
 #include "storage/environment.hpp"
@@ -62,6 +63,11 @@ struct runtime_options {
   size_t user_db_hosts = 4;
   size_t user_db_live_max = 10000;
   std::chrono::milliseconds user_db_idle{30000};
+  /// Bounds of the query-result cache (queries that ask `cache`) and of the relationship
+  /// cache, and how long a cached relation may be served (writes invalidate it earlier).
+  cache_options query_cache;
+  cache_options relation_cache;
+  std::chrono::milliseconds relation_cache_ttl{60000};
   /// Load CAF's middleman so that this runtime can talk to other nodes (debros-node does).
   bool network = false;
   /// TLS between nodes (caf_openssl): certificate, key and CA files (PEM). With a certificate
@@ -155,6 +161,10 @@ public:
   caf::error remove(std::string id) const;
   /// Adds `by` to a number field; concurrent increments are never lost. Returns the new value.
   caf::expected<value> increment(std::string id, std::string field, value by = value{1}) const;
+  /// The document with the relations `with` loaded (eager; dotted paths for nested ones).
+  caf::expected<value> get_with(std::string id, std::vector<std::string> with) const;
+  /// One relation of a document (lazy loading): an object, null or an array.
+  caf::expected<value> related(const value& doc, const std::string& relation) const;
   query_builder query() const { return query_builder{*rt_, name_}; }
   caf::expected<uint64_t> count() const { return query().count(); }
 

@@ -121,8 +121,11 @@ void submit(self_ptr self, write_plan plan, std::function<void(const caf::error&
   auto token = st.next_token++;
   st.pending.emplace(token, [self, id, work = plan.outbox,
                              on_commit = std::move(on_commit)](const caf::error& err) {
-    if (!err)
+    if (!err) {
       nudge_indexes(self, work);
+      if (self->state.cfg.gens != nullptr)
+        self->state.cfg.gens->bump(self->state.entry->def().name);
+    }
     on_commit(err);
     release(self, id);
   });

@@ -19,6 +19,7 @@
 
 #include "actors/doc_writes.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/result_cache.hpp"
 #include "storage/environment.hpp"
 #include "storage/writer.hpp"
 
@@ -36,6 +37,8 @@ struct shard_config {
   /// that it passivates only actors with nothing in flight), under `host_key`.
   caf::actor host;
   std::string host_key;
+  /// Bumped for the model after each commit, before the reply (the caches' invalidation).
+  generations* gens = nullptr;
 };
 
 /// Spawns a partition actor (a shard, or a user's database). It lives until it receives

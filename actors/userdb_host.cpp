@@ -69,7 +69,7 @@ shard_actor& acquire(self_ptr self, const std::shared_ptr<const model_entry>& en
       shrink_to(self, st.cfg.live_max - 1);
     shard_config sc{
         entry, doc_place{0, user}, st.cfg.env, st.cfg.writer, caf::actor_cast<caf::actor>(self),
-        key};
+        key,   st.cfg.gens};
     st.lru.push_front(key);
     i = st.live
             .emplace(key, live_db{spawn_shard(self->system(), std::move(sc)), entry, 0,

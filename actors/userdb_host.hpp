@@ -19,6 +19,7 @@
 #include "caf/fwd.hpp"
 
 #include "actors/interfaces.hpp"
+#include "actors/result_cache.hpp"
 #include "storage/environment.hpp"
 #include "storage/writer.hpp"
 
@@ -50,6 +51,7 @@ struct userdb_host_config {
   /// An actor with nothing in flight for this long is passivated.
   std::chrono::milliseconds idle{30000};
   std::shared_ptr<userdb_stats> stats;
+  generations* gens = nullptr;
 };
 
 /// Spawns a host. Messages: for_user<local_call<Op, R>> and for_user<Op> (typed requests, also

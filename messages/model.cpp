@@ -434,12 +434,40 @@ caf::error check_model_name(std::string_view path, const std::string& name) {
   return invalid(path, "invalid model name " + quoted(name));
 }
 
+// orderBy: [[field, "asc"|"desc"], ...] and limit >= 0, for relations with several related
+// documents (a belongsTo has one).
+caf::error parse_relation_order(const object& obj, std::string_view path, relation_def& r) {
+  for (auto key : {"orderBy", "limit"})
+    if (r.type == relation_type::belongs_to && obj.contains(key))
+      return invalid(join_path(path, key), "not for belongsTo");
+  if (auto* o = obj.find("orderBy")) {
+    auto at = join_path(path, "orderBy");
+    if (!o->is_array())
+      return invalid(at, "must be an array of [field, direction]");
+    for (auto& k : o->as_array()) {
+      auto* pair = k.is_array() ? &k.as_array() : nullptr;
+      if (pair == nullptr || pair->size() != 2 || !(*pair)[0].is_string() ||
+          (*pair)[0].as_string().empty() || !(*pair)[1].is_string() ||
+          ((*pair)[1].as_string() != "asc" && (*pair)[1].as_string() != "desc"))
+        return invalid(at, "entries are [field, \"asc\" or \"desc\"]");
+      r.order_by.emplace_back((*pair)[0].as_string(), (*pair)[1].as_string() == "desc");
+    }
+  }
+  if (auto* l = obj.find("limit")) {
+    if (!l->is_int() || l->as_int() < 0 || l->as_int() > 10000)
+      return invalid(join_path(path, "limit"), "must be an integer from 0 to 10000");
+    r.limit = l->as_int();
+  }
+  return caf::none;
+}
+
 caf::error parse_relation(const value& body, std::string_view path, relation_def& r) {
   if (!body.is_object())
     return invalid(path, "must be an object");
   auto& obj = body.as_object();
-  if (auto err = check_keys(obj, path, {"type", "model", "foreignKey", "through", "otherKey"},
-                            "unknown key"))
+  if (auto err = check_keys(
+          obj, path, {"type", "model", "foreignKey", "through", "otherKey", "orderBy", "limit"},
+          "unknown key"))
     return err;
   const value* type = obj.find("type");
   if (type == nullptr)
@@ -457,6 +485,8 @@ caf::error parse_relation(const value& body, std::string_view path, relation_def
   for (auto key : {"through", "otherKey"})
     if (!m2m && obj.contains(key))
       return invalid(join_path(path, key), "only for manyToMany");
+  if (auto err = parse_relation_order(obj, path, r))
+    return err;
   if (!m2m)
     return caf::none;
   if (auto err = read_member(obj, "through", path, true, r.through))
@@ -549,6 +579,14 @@ value to_value(const relation_def& r) {
     o.set("through", r.through);
     o.set("otherKey", r.other_key);
   }
+  if (!r.order_by.empty()) {
+    array keys;
+    for (auto& [field, desc] : r.order_by)
+      keys.emplace_back(array{field, desc ? "desc" : "asc"});
+    o.set("orderBy", std::move(keys));
+  }
+  if (r.limit > 0)
+    o.set("limit", r.limit);
   return value{std::move(o)};
 }
 

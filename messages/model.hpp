@@ -103,6 +103,10 @@ struct relation_def {
   /// manyToMany only: the junction model, and its key holding this document's id.
   std::string through;
   std::string other_key;
+  /// hasMany, hasOne and manyToMany: the order of the related documents of one parent (default:
+  /// createdAt ascending; hasOne takes the first) and, when not zero, how many each parent gets.
+  std::vector<std::pair<std::string, bool>> order_by; // field, descending
+  int64_t limit = 0;
 };
 
 struct model_def {

@@ -88,9 +88,13 @@ struct query_stats {
   uint64_t examined = 0;
   /// Partitions that answered from an index.
   uint32_t indexed_partitions = 0;
-  /// A query on a user-scoped model that no userIn and no global index narrowed: every user's
+    /// A query on a user-scoped model that no userIn and no global index narrowed: every user's
   /// database was visited.
   bool all_users = false;
+  /// Sub-queries issued to load relations (`with`); cached relations issue none.
+  uint32_t relation_queries = 0;
+  /// The result came from the query-result cache.
+  bool cached = false;
 };
 
 /// The answer to a query: the page of documents (or the aggregate), the total when asked, and
@@ -166,7 +170,7 @@ typename Inspector::result_type inspect(Inspector& f, partition_result& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, query_stats& x) {
   return f(caf::meta::type_name("debros::query_stats"), x.partitions, x.examined,
-           x.indexed_partitions, x.all_users);
+                      x.indexed_partitions, x.all_users, x.relation_queries, x.cached);
 }
 
 template <class Inspector>

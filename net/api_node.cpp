@@ -159,6 +159,27 @@ void api::node_metrics(std::string& out) {
     if (auto n = txn->count(rt_.env().get_table("outbox")))
       outbox = static_cast<double>(*n);
   line("debros_outbox_depth", "gauge", "Work items waiting in the outbox.", outbox);
+  auto& users = rt_.engine().user_databases();
+  line("debros_user_databases_live", "gauge", "User databases active now.",
+       static_cast<double>(users.live.load()));
+  line("debros_user_databases_activations_total", "counter", "User databases activated.",
+       static_cast<double>(users.activations.load()));
+  line("debros_user_databases_passivations_total", "counter", "User databases passivated.",
+       static_cast<double>(users.passivations.load()));
+  auto cache_lines = [&](const char* which, const cache_stats& c) {
+    auto name = [&](const char* what) { return std::string{"debros_"} + which + "_cache_" + what; };
+    auto total = static_cast<double>(c.hits + c.misses);
+    line(name("hits_total").c_str(), "counter", "Lookups answered from the cache.",
+         static_cast<double>(c.hits));
+    line(name("misses_total").c_str(), "counter", "Lookups not answered (absent, expired, stale).",
+         static_cast<double>(c.misses));
+    line(name("hit_ratio").c_str(), "gauge", "hits / lookups since start.",
+         total > 0 ? static_cast<double>(c.hits) / total : 0);
+    line(name("entries").c_str(), "gauge", "Entries held.", static_cast<double>(c.entries));
+    line(name("bytes").c_str(), "gauge", "Bytes held (estimated).", static_cast<double>(c.bytes));
+  };
+  cache_lines("query", rt_.engine().query_cache().stats());
+  cache_lines("relation", rt_.engine().relation_cache().stats());
 }
 
 // -- key-value ---------------------------------------------------------------------------------

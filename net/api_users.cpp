@@ -34,10 +34,21 @@ void api::users(std::shared_ptr<context> ctx) {
   ctx->reply(record ? json(200, *record) : error(record.error()));
 }
 
-void api::get_with_relations(std::shared_ptr<context> ctx, const std::string&, const std::string&,
-                             const std::string&) {
-  ctx->reply(error(errc::unimplemented,
-                   "loading relations (with=) is not available in this version of Debros"));
+void api::get_with_relations(std::shared_ptr<context> ctx, const std::string& model,
+                             const std::string& id, const std::string& with) {
+  std::vector<std::string> paths;
+  size_t start = 0;
+  while (start <= with.size()) {
+    auto comma = with.find(',', start);
+    auto path = with.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!path.empty())
+      paths.push_back(std::move(path));
+    if (comma == std::string::npos)
+      break;
+    start = comma + 1;
+  }
+  rt_.engine().get_with(model, id, ctx->param("user").value_or(""), std::move(paths),
+                        on_result<value>(ctx, [](value doc) { return json(200, doc); }));
 }
 
 } // namespace debros::net

@@ -21,6 +21,14 @@
 //   scan      `views = -1` (matches nothing, views is not indexed) over every document; baseline:
 //             a raw cursor walk over the same documents.
 // The store for get/query/scan is loaded with batch creates (1,000 documents per transaction).
+// User-scoped models (the user-database issue), model "UPost" (scope user, isPublic indexed
+// "global"), in a second store:
+//   user_create  durable creates of user-scoped documents, each for a random one of 100,000
+//                users, from 64 callers; baseline: raw LMDB writing the same keys (document,
+//                owner entry, outbox item, user entry) with one fsync'd transaction each;
+//   user_in      a userIn query over 10 random users; baseline: raw scans of their ranges;
+//   gindex       isPublic = true orderBy createdAt desc limit 20 over 1,000,000 documents of
+//                100,000 users; baseline: the same index range walked with raw LMDB.
 // --quick: 20,000 documents (CI smoke run); default: 1,000,000 (`make bench`).
 #include <atomic>
 #include <condition_variable>
@@ -421,6 +429,215 @@ double raw_scan_docs_per_s(runtime& rt, uint64_t n, int runs) {
   return static_cast<double>(n) / (secs.percentile(50) / 1e6);
 }
 
+// -- user-scoped models ---------------------------------------------------------------------------
+
+constexpr std::string_view user_post_model = R"({"scope": "user", "fields": {
+  "title": {"type": "string"}, "body": {"type": "string"},
+  "isPublic": {"type": "boolean", "index": "global"}}})";
+
+value make_user_post(std::mt19937_64& rng, int users) {
+  static const std::string body(220, 'u');
+  return value{object{{"userId", "user" + std::to_string(rng() % static_cast<uint64_t>(users))},
+                      {"title", "A user's post " + std::to_string(rng() % 1000)},
+                      {"body", body},
+                      {"isPublic", rng() % 4 != 0}}};
+}
+
+std::unique_ptr<runtime> start_users(const std::string& dir) {
+  runtime_options o;
+  o.data_dir = dir;
+  o.initial_map_bytes = size_t{1} << 30;
+  auto rt = runtime::start(o);
+  if (!rt)
+    die("start", rt.error());
+  if (auto def = (*rt)->define_json("UPost", user_post_model); !def)
+    die("define", def.error());
+  return std::move(*rt);
+}
+
+// Raw LMDB writing what one user-scoped create writes: document, owner, outbox item, user.
+double raw_user_creates_fsync_each(const std::string& dir, uint64_t n, int users) {
+  raw_store s{dir};
+  std::mt19937_64 rng{5};
+  auto t0 = clock::now();
+  auto put = [&](MDB_txn* txn, MDB_dbi dbi, const std::string& k, const std::string& v) {
+    MDB_val kk{k.size(), const_cast<char*>(k.data())};
+    MDB_val vv{v.size(), const_cast<char*>(v.data())};
+    mdb_put(txn, dbi, &kk, &vv, 0);
+  };
+  for (uint64_t i = 0; i < n; ++i) {
+    auto doc = make_user_post(rng, users);
+    auto user = doc.find("userId")->as_string();
+    auto id = std::to_string(2'000'000'000'000 + i);
+    MDB_txn* txn;
+    mdb_txn_begin(s.env, nullptr, 0, &txn);
+    put(txn, s.docs, doc_keys::user_doc_key(2, user, id), "\x01" + to_msgpack(doc));
+    put(txn, s.index, doc_keys::owner_key(2, id), user);
+    std::string ob = "gidx/2/0";
+    storage::append_u64(ob, i + 1);
+    put(txn, s.index, ob, "\x01put-index-entry-of-about-this-size-0123456789");
+    put(txn, s.index, "user/" + user, "\x01{}");
+    mdb_txn_commit(txn);
+  }
+  return static_cast<double>(n) / seconds_since(t0);
+}
+
+double user_creates(runtime& rt, int callers, uint64_t n, int users) {
+  std::atomic<uint64_t> next{0};
+  std::atomic<uint64_t> done{0};
+  std::atomic<uint64_t> failed{0};
+  std::function<void()> issue = [&] {
+    auto op = next.fetch_add(1);
+    if (op >= n)
+      return;
+    std::mt19937_64 rng{op + 77};
+    rt.engine().create("UPost", make_user_post(rng, users), [&](caf::expected<value> r) {
+      if (!r)
+        ++failed;
+      ++done;
+      issue();
+    });
+  };
+  auto t0 = clock::now();
+  for (int c = 0; c < callers; ++c)
+    issue();
+  while (done.load() < n)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  if (failed > 0)
+    die("user creates", make_error(errc::internal, std::to_string(failed) + " failed"));
+  return static_cast<double>(n) / seconds_since(t0);
+}
+
+void load_users(runtime& rt, uint64_t n, int users) {
+  auto posts = rt.model("UPost");
+  std::mt19937_64 rng{99};
+  auto t0 = clock::now();
+  for (uint64_t done = 0; done < n;) {
+    std::vector<value> batch;
+    for (int i = 0; i < 1000 && done < n; ++i, ++done)
+      batch.push_back(make_user_post(rng, users));
+    if (auto r = posts.create_batch(std::move(batch)); !r)
+      die("load users", r.error());
+    if (done % 200000 == 0)
+      std::fprintf(stderr, "loaded %llu user-scoped documents (%.0f/s)\n",
+                   static_cast<unsigned long long>(done),
+                   static_cast<double>(done) / seconds_since(t0));
+  }
+}
+
+samples user_in_queries(runtime& rt, int n, int users, bool raw) {
+  auto posts = rt.model("UPost");
+  auto& env = rt.env();
+  auto docs = env.get_table("docs");
+  std::mt19937_64 rng{4};
+  samples lat;
+  for (int i = 0; i < n; ++i) {
+    std::vector<std::string> who;
+    for (int k = 0; k < 10; ++k)
+      who.push_back("user" + std::to_string(rng() % static_cast<uint64_t>(users)));
+    auto s = clock::now();
+    if (raw) {
+      auto txn = env.read();
+      size_t got = 0;
+      for (auto& u : who) {
+        auto prefix = doc_keys::user_docs_prefix(1, u);
+        auto c = txn->open_cursor(docs);
+        for (bool ok = c->seek(prefix); ok && c->key().substr(0, prefix.size()) == prefix;
+             ok = c->next())
+          got += c->val().size() > 0;
+      }
+      if (got == static_cast<size_t>(-1))
+        die("raw", make_error(errc::internal, "impossible"));
+    } else if (auto r = posts.query().user_in(who).limit(100).exec(); !r) {
+      die("userIn", r.error());
+    }
+    lat.add(clock::now() - s);
+  }
+  return lat;
+}
+
+samples gindex_queries(runtime& rt, int n, bool raw) {
+  auto posts = rt.model("UPost");
+  auto& env = rt.env();
+  samples lat;
+  for (int i = 0; i < n; ++i) {
+    auto s = clock::now();
+    if (raw) {
+      auto txn = env.read();
+      auto part = doc_keys::gindex_partition_of(value{true});
+      auto prefix = doc_keys::gindex_prefix(1, part);
+      storage::append_key_string(prefix, "isPublic");
+      doc_keys::append_index_value(prefix, value{true});
+      auto c = txn->open_cursor(env.get_table("gindex"));
+      size_t taken = 0;
+      for (bool ok = c->seek_before(storage::prefix_end(prefix)); ok && taken < 21; ok = c->prev()) {
+        if (c->key().substr(0, prefix.size()) != prefix)
+          break;
+        doc_keys::gindex_entry e;
+        auto fp = doc_keys::gindex_prefix(1, part);
+        storage::append_key_string(fp, "isPublic");
+        if (doc_keys::split_gindex_key(c->key(), fp.size(), e)) {
+          auto v = txn->get(env.get_table("docs"), doc_keys::user_doc_key(1, e.user, e.id));
+          taken += v && *v ? 1 : 0;
+        }
+      }
+      if (taken < 20)
+        die("raw gindex", make_error(errc::internal, "short"));
+    } else {
+      auto r = posts.query().where("isPublic", "=", true).order_by("createdAt", true).limit(20).exec();
+      if (!r || r->docs.size() != 20)
+        die("gindex query", r ? make_error(errc::internal, "short page") : r.error());
+    }
+    lat.add(clock::now() - s);
+  }
+  return lat;
+}
+
+void user_scoped_benchmarks(const options& opt) {
+  constexpr int users = 100000;
+  uint64_t creates = opt.quick ? 20000 : 300000;
+  uint64_t docs = opt.quick ? 20000 : 1000000;
+  int load_users_n = opt.quick ? 2000 : users;
+  double raw = raw_user_creates_fsync_each(opt.fresh("raw-user"), opt.quick ? 500 : 10000, users);
+  {
+    auto rt = start_users(opt.fresh("user-creates"));
+    auto ops = user_creates(*rt, 64, creates, users);
+    auto st = rt->writer().stats();
+    line("user_create_global_index", ops, 0, 0, "lmdb_same_keys_fsync_per_doc", raw)
+      .num("concurrency", 64)
+      .num("users", users)
+      .num("docs", static_cast<double>(creates))
+      .num("avg_batch", st.commits ? static_cast<double>(st.requests) / st.commits : 0)
+      .num("live_user_databases_peak",
+           static_cast<double>(rt->engine().user_databases().peak_live.load()))
+      .num("rss_mb", peak_rss_mb())
+      .print();
+  }
+  auto rt = start_users(opt.fresh("user-reads"));
+  load_users(*rt, docs, load_users_n);
+  int qn = opt.quick ? 200 : 1000;
+  // The first query of each kind drains the index partitions' outbox: warm up.
+  gindex_queries(*rt, 5, false);
+  auto raw_in = user_in_queries(*rt, qn, load_users_n, true);
+  auto eng_in = user_in_queries(*rt, qn, load_users_n, false);
+  line("user_in_10_users", 1e6 / eng_in.percentile(50), eng_in.percentile(50),
+       eng_in.percentile(99), "lmdb_same_user_ranges", 1e6 / raw_in.percentile(50))
+    .num("users", load_users_n)
+    .num("docs", static_cast<double>(docs))
+    .num("baseline_p50_us", raw_in.percentile(50))
+    .num("rss_mb", peak_rss_mb())
+    .print();
+  auto raw_g = gindex_queries(*rt, qn, true);
+  auto eng_g = gindex_queries(*rt, qn, false);
+  line("gindex_public_created_desc_20", 1e6 / eng_g.percentile(50), eng_g.percentile(50),
+       eng_g.percentile(99), "lmdb_same_index_walk", 1e6 / raw_g.percentile(50))
+    .num("users", load_users_n)
+    .num("docs", static_cast<double>(docs))
+    .num("baseline_p50_us", raw_g.percentile(50))
+    .num("rss_mb", peak_rss_mb())
+    .print();
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -491,8 +708,10 @@ int main(int argc, char** argv) {
   auto eng_scan = engine_scan_docs_per_s(*rt, docs, runs, examined);
   line("engine_scan_filter", eng_scan, 0, 0, "lmdb_cursor_walk", raw_scan)
       .num("docs", static_cast<double>(docs))
-      .num("examined", static_cast<double>(examined))
+            .num("examined", static_cast<double>(examined))
       .num("rss_mb", peak_rss_mb())
       .print();
+  rt.reset();
+  user_scoped_benchmarks(opt);
   return 0;
 }

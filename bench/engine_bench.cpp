@@ -570,7 +570,8 @@ samples gindex_queries(runtime& rt, int n, bool raw) {
       doc_keys::append_index_value(prefix, value{true});
       auto c = txn->open_cursor(env.get_table("gindex"));
       size_t taken = 0;
-      for (bool ok = c->seek_before(storage::prefix_end(prefix)); ok && taken < 21; ok = c->prev()) {
+      for (bool ok = c->seek_before(storage::prefix_end(prefix)); ok && taken < 21;
+           ok = c->prev()) {
         if (c->key().substr(0, prefix.size()) != prefix)
           break;
         doc_keys::gindex_entry e;
@@ -584,7 +585,8 @@ samples gindex_queries(runtime& rt, int n, bool raw) {
       if (taken < 20)
         die("raw gindex", make_error(errc::internal, "short"));
     } else {
-      auto r = posts.query().where("isPublic", "=", true).order_by("createdAt", true).limit(20).exec();
+      auto r =
+          posts.query().where("isPublic", "=", true).order_by("createdAt", true).limit(20).exec();
       if (!r || r->docs.size() != 20)
         die("gindex query", r ? make_error(errc::internal, "short page") : r.error());
     }
@@ -604,14 +606,14 @@ void user_scoped_benchmarks(const options& opt) {
     auto ops = user_creates(*rt, 64, creates, users);
     auto st = rt->writer().stats();
     line("user_create_global_index", ops, 0, 0, "lmdb_same_keys_fsync_per_doc", raw)
-      .num("concurrency", 64)
-      .num("users", users)
-      .num("docs", static_cast<double>(creates))
-      .num("avg_batch", st.commits ? static_cast<double>(st.requests) / st.commits : 0)
-      .num("live_user_databases_peak",
-           static_cast<double>(rt->engine().user_databases().peak_live.load()))
-      .num("rss_mb", peak_rss_mb())
-      .print();
+        .num("concurrency", 64)
+        .num("users", users)
+        .num("docs", static_cast<double>(creates))
+        .num("avg_batch", st.commits ? static_cast<double>(st.requests) / st.commits : 0)
+        .num("live_user_databases_peak",
+             static_cast<double>(rt->engine().user_databases().peak_live.load()))
+        .num("rss_mb", peak_rss_mb())
+        .print();
   }
   auto rt = start_users(opt.fresh("user-reads"));
   load_users(*rt, docs, load_users_n);
@@ -622,20 +624,20 @@ void user_scoped_benchmarks(const options& opt) {
   auto eng_in = user_in_queries(*rt, qn, load_users_n, false);
   line("user_in_10_users", 1e6 / eng_in.percentile(50), eng_in.percentile(50),
        eng_in.percentile(99), "lmdb_same_user_ranges", 1e6 / raw_in.percentile(50))
-    .num("users", load_users_n)
-    .num("docs", static_cast<double>(docs))
-    .num("baseline_p50_us", raw_in.percentile(50))
-    .num("rss_mb", peak_rss_mb())
-    .print();
+      .num("users", load_users_n)
+      .num("docs", static_cast<double>(docs))
+      .num("baseline_p50_us", raw_in.percentile(50))
+      .num("rss_mb", peak_rss_mb())
+      .print();
   auto raw_g = gindex_queries(*rt, qn, true);
   auto eng_g = gindex_queries(*rt, qn, false);
   line("gindex_public_created_desc_20", 1e6 / eng_g.percentile(50), eng_g.percentile(50),
        eng_g.percentile(99), "lmdb_same_index_walk", 1e6 / raw_g.percentile(50))
-    .num("users", load_users_n)
-    .num("docs", static_cast<double>(docs))
-    .num("baseline_p50_us", raw_g.percentile(50))
-    .num("rss_mb", peak_rss_mb())
-    .print();
+      .num("users", load_users_n)
+      .num("docs", static_cast<double>(docs))
+      .num("baseline_p50_us", raw_g.percentile(50))
+      .num("rss_mb", peak_rss_mb())
+      .print();
 }
 
 } // namespace
@@ -708,7 +710,7 @@ int main(int argc, char** argv) {
   auto eng_scan = engine_scan_docs_per_s(*rt, docs, runs, examined);
   line("engine_scan_filter", eng_scan, 0, 0, "lmdb_cursor_walk", raw_scan)
       .num("docs", static_cast<double>(docs))
-            .num("examined", static_cast<double>(examined))
+      .num("examined", static_cast<double>(examined))
       .num("rss_mb", peak_rss_mb())
       .print();
   rt.reset();

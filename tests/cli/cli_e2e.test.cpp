@@ -169,6 +169,32 @@ TEST_CASE("the CLI defines a model and creates, reads, updates, queries and dele
   }
 }
 
+TEST_CASE("the CLI queries chosen users and embeds relations", "[cli][e2e]") {
+  cli_fixture f;
+  spit(f.dir.sub("Author.json"), R"({"fields": {"name": {"type": "string"}}})");
+  spit(f.dir.sub("Note.json"), R"({"scope": "user",
+    "fields": {"text": {"type": "string"}, "authorId": {"type": "string"}},
+    "relationships": {"author": {"type": "belongsTo", "model": "Author", "foreignKey": "authorId"}}})");
+  REQUIRE(f.run({"model", "apply", "Author.json"}).exit_code == 0);
+  REQUIRE(f.run({"model", "apply", "Note.json"}).exit_code == 0);
+  auto ann = f.run_json({"create", "Author", R"({"name": "Ann"})"}).find("id")->as_string();
+  for (auto user : {"alice", "bob", "carol"})
+    f.run_json({"create", "Note",
+                to_json(value{object{{"userId", user}, {"text", user}, {"authorId", ann}}})});
+
+  auto r = f.run_json({"query", "Note", "--user", "alice", "--user", "carol", "--order", "text",
+                       "--with", "author"});
+  auto& docs = r.find("docs")->as_array();
+  REQUIRE(docs.size() == 2);
+  CHECK(docs[0].find("text")->as_string() == "alice");
+  CHECK(docs[1].find("text")->as_string() == "carol");
+  CHECK(docs[1].find_path("author.name")->as_string() == "Ann");
+  auto unknown = f.run({"query", "Note", "--with", "editor"});
+  CHECK(unknown.exit_code == 1);
+  CHECK_THAT(unknown.err,
+             Catch::StartsWith("debros: invalid_argument: ") && Catch::Contains("editor"));
+}
+
 TEST_CASE("the CLI stores and reads key-value bytes unchanged", "[cli][e2e]") {
   cli_fixture f;
   std::string binary{"bin\0ary\n\xff", 9};

@@ -36,6 +36,13 @@ runtime_options runtime_options_of(const node::options& o) {
   ro.data_dir = o.data_dir;
   ro.node_id = o.node_id;
   ro.scheduler_threads = o.scheduler_threads;
+  ro.user_db_live_max = o.user_db_live_max;
+  ro.user_db_idle = std::chrono::milliseconds{o.user_db_idle_ms};
+  ro.query_cache.entries_max = o.query_cache_entries;
+  ro.query_cache.bytes_max = o.query_cache_bytes;
+  ro.relation_cache.entries_max = o.relation_cache_entries;
+  ro.relation_cache.bytes_max = o.relation_cache_bytes;
+  ro.relation_cache_ttl = std::chrono::milliseconds{o.relation_cache_ttl_ms};
   ro.network = true;
   ro.tls_cert = o.tls_cert;
   ro.tls_key = o.tls_key;

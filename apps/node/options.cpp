@@ -19,9 +19,9 @@ caf::expected<options> parse(int argc, char** argv, int& exit_code) {
   app.set_config("--config", "", "Read options from FILE");
   app.add_option("--data-dir", o.data_dir, "Data directory")->capture_default_str();
   app.add_option("--http", http, "HTTP listen address HOST:PORT (port 0: any free port)")
-    ->capture_default_str();
+      ->capture_default_str();
   app.add_option("--cluster", cluster, "Cluster listen address HOST:PORT (port 0: any free port)")
-    ->capture_default_str();
+      ->capture_default_str();
   app.add_option("--seeds", seeds, "Other nodes to join: HOST:PORT,...");
   app.add_option("--node-id", o.node_id, "Node id (default: kept in the data directory)");
   app.add_flag("--no-auth", o.no_auth, "Disable authentication");
@@ -29,22 +29,40 @@ caf::expected<options> parse(int argc, char** argv, int& exit_code) {
   app.add_option("--tls-key", o.tls_key, "TLS private key (PEM)");
   app.add_option("--tls-ca", o.tls_ca, "TLS CA (PEM) that node certificates must chain to");
   app.add_option("--max-body-bytes", o.max_body_bytes, "Largest request body (413 beyond)")
-    ->capture_default_str();
+      ->capture_default_str();
   app.add_option("--max-header-bytes", o.max_header_bytes, "Largest request headers (413 beyond)")
-    ->capture_default_str();
+      ->capture_default_str();
   app.add_option("--max-json-depth", o.max_json_depth, "Deepest JSON nesting (413 beyond)")
-    ->capture_default_str();
+      ->capture_default_str();
   app.add_option("--idle-timeout-ms", o.idle_timeout_ms, "Close a connection idle this long")
-    ->capture_default_str();
+      ->capture_default_str();
   app.add_option("--request-timeout-ms", o.request_timeout_ms,
                  "Answer 504 to a request not done in this time")
-    ->capture_default_str();
+      ->capture_default_str();
   app.add_option("--max-connections", o.max_connections, "Connections at once (503 beyond)")
-    ->capture_default_str();
+      ->capture_default_str();
   app.add_option("--http-threads", o.http_threads, "Gateway threads (0: one per core)")
-    ->capture_default_str();
+      ->capture_default_str();
   app.add_option("--scheduler-threads", o.scheduler_threads, "Actor threads (0: one per core)")
-    ->capture_default_str();
+      ->capture_default_str();
+  app.add_option("--user-db-live-max", o.user_db_live_max,
+                 "User databases kept active at once (idle ones beyond it are passivated)")
+      ->capture_default_str();
+  app.add_option("--user-db-idle-ms", o.user_db_idle_ms, "Passivate a user database idle this long")
+      ->capture_default_str();
+  app.add_option("--query-cache-entries", o.query_cache_entries,
+                 "Query results cached at most (queries that ask \"cache\"; 0: no caching)")
+      ->capture_default_str();
+  app.add_option("--query-cache-bytes", o.query_cache_bytes, "Bytes of cached query results")
+      ->capture_default_str();
+  app.add_option("--relation-cache-entries", o.relation_cache_entries,
+                 "Loaded relations cached at most (0: no caching)")
+      ->capture_default_str();
+  app.add_option("--relation-cache-bytes", o.relation_cache_bytes, "Bytes of cached relations")
+      ->capture_default_str();
+  app.add_option("--relation-cache-ttl-ms", o.relation_cache_ttl_ms,
+                 "Longest a cached relation is served (writes invalidate it at once)")
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -72,8 +90,9 @@ caf::expected<options> parse(int argc, char** argv, int& exit_code) {
     return fail(make_error(errc::invalid_argument, "--tls-cert and --tls-key go together"));
   if (!o.tls_ca.empty() && o.tls_cert.empty())
     return fail(make_error(errc::invalid_argument, "--tls-ca needs --tls-cert and --tls-key"));
-  if (o.idle_timeout_ms <= 0 || o.request_timeout_ms <= 0 || o.max_connections == 0
-      || o.max_json_depth == 0 || o.max_body_bytes == 0 || o.max_header_bytes < 512)
+  if (o.idle_timeout_ms <= 0 || o.request_timeout_ms <= 0 || o.max_connections == 0 ||
+      o.max_json_depth == 0 || o.max_body_bytes == 0 || o.max_header_bytes < 512 ||
+      o.user_db_live_max == 0 || o.user_db_idle_ms <= 0 || o.relation_cache_ttl_ms <= 0)
     return fail(make_error(errc::invalid_argument,
                            "limits must be positive (and --max-header-bytes at least 512)"));
   return o;

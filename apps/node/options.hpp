@@ -31,6 +31,14 @@ struct options {
   size_t max_connections = 1024;
   size_t http_threads = 0;
   size_t scheduler_threads = 0;
+  // User databases and caches (README.md "User databases").
+  size_t user_db_live_max = 10000;
+  int64_t user_db_idle_ms = 30000;
+  size_t query_cache_entries = 10000;
+  size_t query_cache_bytes = size_t{64} << 20;
+  size_t relation_cache_entries = 10000;
+  size_t relation_cache_bytes = size_t{64} << 20;
+  int64_t relation_cache_ttl_ms = 60000;
 };
 
 /// Parses the command line (and the --config file it names). Returns the options, or the exit

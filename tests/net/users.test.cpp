@@ -180,3 +180,58 @@ TEST_CASE("relations are embedded with ?with= and in queries", "[net][e2e][users
     CHECK(f.call("POST", "/v1/models/Note/query", R"({"with": "author"})").status == 400);
   }
 }
+
+namespace {
+
+// The value of an unlabelled metric in the node's /v1/metrics text.
+double metric(e2e_fixture& f, const std::string& name) {
+  auto m = f.admin.request("GET", "/v1/metrics");
+  REQUIRE(m);
+  REQUIRE(m->status == 200);
+  auto at = m->body.find("\n" + name + " ");
+  INFO(name);
+  REQUIRE(at != std::string::npos);
+  return std::stod(m->body.substr(at + name.size() + 2));
+}
+
+} // namespace
+
+TEST_CASE("the node's cache and user-database options take effect", "[net][e2e][users]") {
+  constexpr std::string_view cached_query =
+      R"({"where": [["isPublic", "=", false]], "cache": 300})";
+  SECTION("query results are cached by default") {
+    e2e_fixture f;
+    REQUIRE(f.call("PUT", "/v1/models/Note", note_model).status == 201);
+    REQUIRE(f.call("POST", "/v1/models/Note/docs", R"({"userId": "a", "text": "x"})").status ==
+            201);
+    for (int i = 0; i < 3; ++i)
+      REQUIRE(f.call("POST", "/v1/models/Note/query", cached_query).status == 200);
+    CHECK(metric(f, "debros_query_cache_hits_total") == 2);
+    CHECK(metric(f, "debros_query_cache_entries") == 1);
+  }
+  SECTION("--query-cache-entries 0 caches nothing") {
+    e2e_fixture f({"--query-cache-entries", "0"});
+    REQUIRE(f.call("PUT", "/v1/models/Note", note_model).status == 201);
+    REQUIRE(f.call("POST", "/v1/models/Note/docs", R"({"userId": "a", "text": "x"})").status ==
+            201);
+    for (int i = 0; i < 3; ++i) {
+      auto r = f.call("POST", "/v1/models/Note/query", cached_query);
+      REQUIRE(r.status == 200);
+      CHECK(r.body.find("docs")->as_array().size() == 1);
+    }
+    CHECK(metric(f, "debros_query_cache_hits_total") == 0);
+    CHECK(metric(f, "debros_query_cache_entries") == 0);
+  }
+  SECTION("--user-db-live-max bounds the live user databases") {
+    e2e_fixture f({"--user-db-live-max", "4"});
+    REQUIRE(f.call("PUT", "/v1/models/Note", note_model).status == 201);
+    for (int u = 0; u < 20; ++u) {
+      auto body = to_json(value{object{{"userId", "u" + std::to_string(u)}, {"text", "x"}}});
+      REQUIRE(f.call("POST", "/v1/models/Note/docs", body).status == 201);
+    }
+    CHECK(metric(f, "debros_user_databases_live") <= 4);
+    CHECK(metric(f, "debros_user_databases_passivations_total") >= 16);
+    auto all = f.call("POST", "/v1/models/Note/query", R"({"aggregate": {"fn": "count"}})");
+    CHECK(all.body.find("value")->as_int() == 20);
+  }
+}

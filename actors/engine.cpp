@@ -211,9 +211,16 @@ caf::expected<doc_place> engine::place(const model_entry& entry, value& doc) con
   if (entry.def().scope == model_scope::user) {
     auto* user = doc.find("userId");
     if (user == nullptr || !user->is_string() || user->as_string().empty() ||
-        user->as_string().size() > doc_keys::id_bytes_max)
+        user->as_string().size() > doc_keys::id_bytes_max) {
+      // The document cannot be placed; report every rule it breaks, not only its owner.
+      auto copy = doc;
+      auto err = entry.model->validate(copy, write_mode::create,
+                                       entry.ext ? &entry.ext->validators : nullptr);
+      if (err)
+        return err;
       return make_error(errc::validation_failed, "userId is required",
                         {error_detail{"userId", "userId is required (a non-empty string)"}});
+    }
     return doc_place{0, user->as_string()};
   }
   return doc_place{shard_of(entry.def(), doc), {}};

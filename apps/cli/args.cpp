@@ -78,6 +78,18 @@ caf::expected<value> parse_order(std::string_view text) {
   return value{array{value{field}, value{dir}}};
 }
 
+caf::expected<value> parse_aggregate(std::string_view text) {
+  auto rest = text;
+  auto fn = next_word(rest);
+  auto field = next_word(rest);
+  if (fn.empty() || !rest.empty())
+    return bad("invalid --aggregate", text, "expected \"fn [field]\", e.g. \"sum score\"");
+  object out{{"fn", std::string{fn}}};
+  if (!field.empty())
+    out.set("field", std::string{field});
+  return value{std::move(out)};
+}
+
 caf::expected<std::chrono::milliseconds> parse_duration(std::string_view text) {
   auto t = trim(text);
   int64_t n = 0;
@@ -131,6 +143,16 @@ caf::expected<value> build_query_body(const query_args& args) {
     body.set("offset", *args.offset);
   if (!args.with.empty())
     body.set("with", array(args.with.begin(), args.with.end()));
+  if (args.aggregate) {
+    auto agg = parse_aggregate(*args.aggregate);
+    if (!agg)
+      return agg.error();
+    body.set("aggregate", std::move(*agg));
+  }
+  if (args.after)
+    body.set("after", *args.after);
+  if (args.total)
+    body.set("withTotal", true);
   return value{std::move(body)};
 }
 

@@ -34,6 +34,11 @@ caf::expected<value> parse_where(std::string_view text);
 /// Errors: invalid_argument for an empty clause, another direction or extra words.
 caf::expected<value> parse_order(std::string_view text);
 
+/// Splits an --aggregate clause "fn [field]" into {"fn": fn, "field": field} (the field is
+/// left out when not given; `count` needs none). The server checks the function and field.
+/// Errors: invalid_argument for an empty clause or extra words.
+caf::expected<value> parse_aggregate(std::string_view text);
+
 /// Parses a duration: a whole number followed by "ms", "s", "m" or "h" ("500ms", "10s", "2m");
 /// a bare number is seconds. Errors: invalid_argument for anything else or an overflow.
 caf::expected<std::chrono::milliseconds> parse_duration(std::string_view text);
@@ -46,6 +51,12 @@ struct query_args {
   std::vector<std::string> with;
   std::optional<int64_t> limit;
   std::optional<int64_t> offset;
+  /// "fn [field]": the reply is {"value": V} instead of documents.
+  std::optional<std::string> aggregate;
+  /// Continue after this cursor (a previous page's nextCursor).
+  std::optional<std::string> after;
+  /// Ask for "total" (withTotal).
+  bool total = false;
 };
 
 /// The body of POST /v1/models/{Model}/query for `args` (API.md "Queries"): only the members

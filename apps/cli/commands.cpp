@@ -138,8 +138,20 @@ int create(context& c, const std::string& model, const std::string& json) {
   return call_and_print(c, "POST", model_path(model) + "/docs", &*doc, layout::fields);
 }
 
-int get(context& c, const std::string& model, const std::string& id) {
-  return call_and_print(c, "GET", doc_path(model, id), nullptr, layout::fields);
+int get(context& c, const std::string& model, const std::string& id,
+        const std::vector<std::string>& with, const std::string& user) {
+  auto target = doc_path(model, id);
+  char sep = '?';
+  if (!with.empty()) {
+    std::string list;
+    for (auto& w : with)
+      list += (list.empty() ? "" : ",") + w;
+    target += sep + ("with=" + url_encode(list));
+    sep = '&';
+  }
+  if (!user.empty())
+    target += sep + ("user=" + url_encode(user));
+  return call_and_print(c, "GET", target, nullptr, layout::fields);
 }
 
 int update(context& c, const std::string& model, const std::string& id, const std::string& json) {
@@ -157,6 +169,7 @@ int query(context& c, const std::string& model, const query_args& args) {
   auto body = build_query_body(args);
   if (!body)
     return usage_error(c.err, message_of(body.error()));
+  // An aggregate's {"value": V} has no "docs": it prints as fields.
   return call_and_print(c, "POST", model_path(model) + "/query", &*body, layout::table, "docs");
 }
 

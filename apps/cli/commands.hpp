@@ -40,7 +40,9 @@ int model_show(context& c, const std::string& model);
 
 /// `json` is the document as JSON text on the command line.
 int create(context& c, const std::string& model, const std::string& json);
-int get(context& c, const std::string& model, const std::string& id);
+/// `with` embeds relations (?with=a,b); `user` is the owner hint of a user-scoped document.
+int get(context& c, const std::string& model, const std::string& id,
+        const std::vector<std::string>& with, const std::string& user);
 int update(context& c, const std::string& model, const std::string& id, const std::string& json);
 int remove(context& c, const std::string& model, const std::string& id);
 int query(context& c, const std::string& model, const query_args& args);

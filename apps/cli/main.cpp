@@ -81,10 +81,13 @@ void add_document_commands(CLI::App& app, command_line& cl) {
   create_cmd->add_option("model", cl.a1, "Model name")->required();
   create_cmd->add_option("json", cl.a2, "The document's fields (JSON object)")->required();
   auto get_cmd = leaf(app, cl, "get", "Show a document", [&cl]() -> command {
-    return [&cl](context& c) { return get(c, cl.a1, cl.a2); };
+    return [&cl](context& c) { return get(c, cl.a1, cl.a2, cl.query.with, cl.a3); };
   });
   get_cmd->add_option("model", cl.a1, "Model name")->required();
   get_cmd->add_option("id", cl.a2, "Document id")->required();
+  get_cmd->add_option("--with", cl.query.with, "Embed a relationship (repeatable)")
+      ->allow_extra_args(false);
+  get_cmd->add_option("--user", cl.a3, "The owner of a user-scoped document (a routing hint)");
   auto update_cmd = leaf(app, cl, "update", "Merge fields into a document", [&cl]() -> command {
     return [&cl](context& c) { return update(c, cl.a1, cl.a2, cl.a3); };
   });
@@ -113,6 +116,10 @@ void add_query_commands(CLI::App& app, command_line& cl) {
   q->add_option("--offset", cl.query.offset, "Skip N documents");
   q->add_option("--with", cl.query.with, "Embed a relationship (repeatable)")
       ->allow_extra_args(false);
+  q->add_option("--aggregate", cl.query.aggregate,
+                "\"fn [field]\": count, sum, avg, min or max instead of documents");
+  q->add_option("--after", cl.query.after, "Continue from a previous page's next cursor");
+  q->add_flag("--total", cl.query.total, "Also count every match (\"total\")");
   auto imp = leaf(app, cl, "import", "Create the documents of a JSON-lines file in batches",
                   [&cl]() -> command {
                     return [&cl](context& c) { return import_docs(c, cl.a1, cl.a2, cl.batch); };

@@ -21,6 +21,11 @@ void print_reply(std::ostream& out, output_format format, const value& body, lay
   if (how == layout::table) {
     if (auto rows = body.find(member); rows != nullptr && rows->is_array()) {
       out << format_table(rows->as_array());
+      // A query's page: how many match in all, and the cursor of the next page.
+      if (auto* total = body.find("total"); total != nullptr && total->is_int())
+        out << "total " << total->as_int() << '\n';
+      if (auto* next = body.find("nextCursor"); next != nullptr && next->is_string())
+        out << "next  " << next->as_string() << "  (--after to continue)\n";
       return;
     }
   }

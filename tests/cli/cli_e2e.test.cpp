@@ -189,6 +189,31 @@ TEST_CASE("the CLI queries chosen users and embeds relations", "[cli][e2e]") {
   CHECK(docs[0].find("text")->as_string() == "alice");
   CHECK(docs[1].find("text")->as_string() == "carol");
   CHECK(docs[1].find_path("author.name")->as_string() == "Ann");
+  SECTION("get embeds relations and takes the owner hint") {
+    auto id = docs[0].find("id")->as_string();
+    auto doc = f.run_json({"get", "Note", id, "--with", "author", "--user", "alice"});
+    CHECK(doc.find_path("author.name")->as_string() == "Ann");
+    auto wrong_owner = f.run({"get", "Note", id, "--user", "bob"});
+    CHECK(wrong_owner.exit_code == 1);
+    CHECK_THAT(wrong_owner.err, Catch::StartsWith("debros: not_found: "));
+  }
+  SECTION("aggregates, totals and pages") {
+    auto count = f.run({"query", "Note", "--aggregate", "count"});
+    CHECK(count.exit_code == 0);
+    CHECK(count.out == "value  3\n");
+    auto page = f.run({"query", "Note", "--order", "text", "--limit", "2", "--total"});
+    CHECK(page.exit_code == 0);
+    CHECK_THAT(page.out, Catch::Contains("\ntotal 3\nnext  "));
+    auto first = f.run_json({"query", "Note", "--order", "text", "--limit", "2"});
+    auto cursor = first.find("nextCursor")->as_string();
+    auto rest = f.run_json({"query", "Note", "--order", "text", "--after", cursor});
+    REQUIRE(rest.find("docs")->as_array().size() == 1);
+    CHECK(rest.find("docs")->as_array()[0].find("text")->as_string() == "carol");
+    CHECK(rest.find("nextCursor")->is_null());
+    auto bad = f.run({"query", "Note", "--aggregate", "sum text extra"});
+    CHECK(bad.exit_code == 2);
+    CHECK_THAT(bad.err, Catch::StartsWith("debros: invalid --aggregate"));
+  }
   auto unknown = f.run({"query", "Note", "--with", "editor"});
   CHECK(unknown.exit_code == 1);
   CHECK_THAT(unknown.err,

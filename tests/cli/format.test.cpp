@@ -121,11 +121,27 @@ TEST_CASE("query options build the API's query body", "[cli][args]") {
     q.limit = 20;
     q.offset = 40;
     q.with = {"author"};
+    q.aggregate = "sum score";
+    q.after = "CUR";
+    q.total = true;
     CHECK(*build_query_body(q) == json(R"({
       "where": [["isPublic", "=", true], ["title", "like", "hello"]],
       "userIn": ["alice", "bob"],
       "orderBy": [["createdAt", "desc"], ["id", "asc"]],
-      "limit": 20, "offset": 40, "with": ["author"]})"));
+      "limit": 20, "offset": 40, "with": ["author"],
+      "aggregate": {"fn": "sum", "field": "score"}, "after": "CUR", "withTotal": true})"));
+  }
+  SECTION("an aggregate without a field, and malformed aggregates") {
+    CHECK(*parse_aggregate(" count ") == json(R"({"fn": "count"})"));
+    for (auto bad : {"", "  ", "sum score extra"}) {
+      INFO(bad);
+      auto r = parse_aggregate(bad);
+      REQUIRE_FALSE(r);
+      CHECK(code_of(r.error()) == errc::invalid_argument);
+    }
+    query_args q;
+    q.aggregate = "";
+    CHECK_FALSE(build_query_body(q));
   }
   SECTION("a bad clause fails the whole body") {
     query_args q;
@@ -211,6 +227,17 @@ TEST_CASE("replies print as pretty JSON or in the table layout asked for", "[cli
   std::ostringstream pretty;
   print_reply(pretty, output_format::json, body, layout::table, "docs");
   CHECK(pretty.str() == to_json_pretty(body) + "\n");
+  SECTION("a query page shows its total and next cursor under the table") {
+    std::ostringstream out;
+    print_reply(out, output_format::table,
+                json(R"({"docs": [{"id": "a"}], "total": 7, "nextCursor": "CUR"})"), layout::table,
+                "docs");
+    CHECK(out.str() == "id\n\"a\"\ntotal 7\nnext  CUR  (--after to continue)\n");
+    std::ostringstream last;
+    print_reply(last, output_format::table, json(R"({"docs": [{"id": "a"}], "nextCursor": null})"),
+                layout::table, "docs");
+    CHECK(last.str() == "id\n\"a\"\n");
+  }
   SECTION("a body without the expected array is shown as fields") {
     std::ostringstream out;
     print_reply(out, output_format::table, json(R"({"value": 3})"), layout::table, "docs");

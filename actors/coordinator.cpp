@@ -250,6 +250,7 @@ void ask(self_ptr self, engine& eng, const std::shared_ptr<const model_entry>& e
     layout.docs_prefix = doc_keys::model_prefix(entry->id);
     layout.user_mod = static_cast<uint32_t>(eng.host_count());
     layout.user_rem = t.index;
+    layout.docs_by_user = true;
     auto scanner = self->system().spawn(scanner_main, &eng.env(), std::move(layout), entry);
     self->request(scanner, caf::infinite, pq).then(ok, bad);
     return;

@@ -24,8 +24,12 @@ struct key_range {
 class collector {
 public:
   collector(const partition_query& pq, bool streaming)
-      : q_(pq.q), k_(pq.k), after_(pq.after), streaming_(streaming),
-        need_all_(pq.count_total || pq.q.aggregate != aggregate_fn::none) {}
+      : q_(pq.q), k_(pq.k), after_(pq.after), streaming_(streaming), need_all_(counts_all(pq)) {}
+
+  // Whether every match is visited, cursor or not (a total or an aggregate).
+  static bool counts_all(const partition_query& pq) {
+    return pq.count_total || pq.q.aggregate != aggregate_fn::none;
+  }
 
   // Offers one candidate; `token` is its first-sort-key bytes in a streaming scan (equal tokens
   // are ties). Returns false when the scan can stop.
@@ -169,6 +173,8 @@ public:
   }
 
   caf::expected<partition_result> run() {
+    if (layout_.global_index)
+      return run_global_index();
     const query_expr* eq = find_cond(is_eq_lookup);
     const sort_key* first = keys_.empty() ? nullptr : &keys_[0];
     if (eq != nullptr && first != nullptr && first->path == "createdAt")
@@ -179,25 +185,59 @@ public:
       if (eq == nullptr)
         return stream_index(first->path, key_range{}, first->descending);
     }
-    if (eq == nullptr && (first == nullptr || (first->path == "id" && keys_.size() <= 2)))
+    if (eq == nullptr && !layout_.docs_by_user &&
+        (first == nullptr || (first->path == "id" && keys_.size() <= 2)))
       return stream_docs(first != nullptr && first->descending);
     if (eq != nullptr)
       return heap_index(eq->path, {prefix_range(*eq, eq->operand)});
-    if (auto* in = find_cond(is_in_lookup)) {
-      // One prefix per distinct value (1 and 1.0 share one), so no document is offered twice.
-      std::vector<key_range> ranges;
-      for (auto& v : in->operand.as_array())
-        ranges.push_back(prefix_range(*in, v));
-      std::sort(ranges.begin(), ranges.end(),
-                [](const key_range& a, const key_range& b) { return a.lo < b.lo; });
-      ranges.erase(std::unique(ranges.begin(), ranges.end(),
-                               [](const key_range& a, const key_range& b) { return a.lo == b.lo; }),
-                   ranges.end());
-      return heap_index(in->path, ranges);
-    }
+    if (auto* in = find_cond(is_small_in_lookup))
+      return heap_index(in->path, in_ranges(*in));
     if (auto* rc = find_cond(is_range_lookup))
       return heap_index(rc->path, {range_of(*rc)});
     return heap_docs();
+  }
+
+  // A global index partition: the coordinator sends it only queries with a condition on (or an
+  // order by) one of its fields, and its documents can only be reached through its entries.
+  caf::expected<partition_result> run_global_index() {
+    const query_expr* eq = find_cond(is_eq_lookup);
+    const sort_key* first = keys_.empty() ? nullptr : &keys_[0];
+    if (eq != nullptr && first != nullptr && first->path == "createdAt")
+      return stream_eq_by_created(*eq, first->descending);
+    if (first != nullptr && ordered_index(first->path)) {
+      if (auto* rc = find_range_on(first->path))
+        return stream_index(first->path, range_of(*rc), first->descending);
+      if (eq == nullptr)
+        return stream_index(first->path, key_range{}, first->descending);
+    }
+    if (eq != nullptr)
+      return heap_index(eq->path, {prefix_range(*eq, eq->operand)});
+    if (auto* in = find_cond(is_in_lookup))
+      return heap_index(in->path, in_ranges(*in));
+    if (auto* rc = find_cond(is_range_lookup))
+      return heap_index(rc->path, {range_of(*rc)});
+    // Any other condition on an indexed field: every entry of that field in this partition.
+    for (auto* c : conds_)
+      if (indexed(c->path)) {
+        auto fp = field_prefix(c->path);
+        return heap_index(c->path, {key_range{fp, prefix_end(fp)}});
+      }
+    return make_error(errc::internal,
+                      "a global index partition of " + def_.name + " got a query it cannot answer");
+  }
+
+  // One prefix per distinct value of an `in` (1 and 1.0 share one), so no document is offered
+  // twice.
+  std::vector<key_range> in_ranges(const query_expr& in) const {
+    std::vector<key_range> ranges;
+    for (auto& v : in.operand.as_array())
+      ranges.push_back(prefix_range(in, v));
+    std::sort(ranges.begin(), ranges.end(),
+              [](const key_range& a, const key_range& b) { return a.lo < b.lo; });
+    ranges.erase(std::unique(ranges.begin(), ranges.end(),
+                             [](const key_range& a, const key_range& b) { return a.lo == b.lo; }),
+                 ranges.end());
+    return ranges;
   }
 
 private:
@@ -224,10 +264,15 @@ private:
   }
 
   static bool is_in_lookup(const query_expr& c) {
-    if (c.op != query_op::in || !c.operand.is_array() || c.operand.as_array().size() > 64)
+    if (c.op != query_op::in || !c.operand.is_array())
       return false;
     auto& xs = c.operand.as_array();
     return std::all_of(xs.begin(), xs.end(), [](const value& v) { return scalar(v); });
+  }
+
+  // An `in` worth answering from an index where the documents could also be scanned.
+  static bool is_small_in_lookup(const query_expr& c) {
+    return is_in_lookup(c) && c.operand.as_array().size() <= 64;
   }
 
   static bool is_range_lookup(const query_expr& c) {
@@ -329,8 +374,11 @@ private:
     }
   }
 
-  // Narrows `r` to start (or end, for reverse scans) at `pos`, where a cursor points.
-  static void seek_to(key_range& r, const std::string& pos, bool reverse) {
+  // Narrows `r` to start (or end, for reverse scans) at `pos`, where a cursor points; not when
+  // every match must be counted (the collector then skips what precedes the cursor itself).
+  void seek_to(key_range& r, const std::string& pos, bool reverse) const {
+    if (collector::counts_all(pq_))
+      return;
     if (!reverse) {
       if (pos > r.lo)
         r.lo = pos;

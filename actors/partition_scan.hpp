@@ -1,5 +1,6 @@
-// How one partition (a shard; later a user database) answers its part of a query, from LMDB,
-// inside one read snapshot. Used by the partition actors; no actor code here.
+// How one partition (a shard, a user database, a global index partition, or a scan of every
+// user's database) answers its part of a query, from LMDB, inside one read snapshot. Used by the
+// partition actors and the coordinator's scanners; no actor code here.
 //
 // Access paths, chosen from the top-level (ANDed) conditions and the first sort key:
 // - streaming scans, whose order equals the first sort key, stop once they hold k hits and the
@@ -7,12 +8,16 @@
 //     equality on an indexed field, ordered by createdAt   -> reverse/forward prefix scan,
 //     a range condition on an indexed field ordered by it  -> range scan of that index,
 //     ordered by an indexed field or createdAt             -> scan of that index,
-//     ordered by id or unordered                           -> scan of the documents;
+//     ordered by id or unordered                           -> scan of the documents (only
+//                                                             where they are stored in id order);
 // - otherwise candidates come from an index (equality, `in`, range) when one applies, or from
 //   all documents, and the best k are kept in a heap.
-// Every candidate is checked against the whole `where` on its stored bytes. Counting a total or
-// an aggregate visits every candidate (no early stop). A cursor (`after`) seeks the scan to
-// its position when the scan's order allows, and filters otherwise.
+// A global index partition answers from its index only (its documents are spread over every
+// user's database). Every candidate is checked against the whole `where` on its stored bytes.
+// Counting a total or an aggregate visits every candidate (no early stop) and ignores the
+// cursor: `total` and aggregates describe the whole query, not what follows the cursor. A
+// cursor (`after`) otherwise seeks the scan to its position when the scan's order allows, and
+// filters otherwise.
 #pragma once
 
 #include <cstdint>
@@ -46,6 +51,9 @@ struct partition_layout {
   /// partition's.
   uint32_t user_mod = 0;
   uint32_t user_rem = 0;
+  /// The keys after `docs_prefix` are user | id (a scan of every user's database), not ids:
+  /// documents are not in id order.
+  bool docs_by_user = false;
   /// The fields with an index in this partition (see local_index_fields).
   std::vector<std::string> indexed;
 };

@@ -308,7 +308,10 @@ query_builder& query_builder::or_where(std::string path, std::string_view op, va
       pending_ = parsed.error();
     return *this;
   }
-  // (everything so far) OR (this condition)
+  // (everything so far) OR (this condition); with nothing so far, just this condition (an
+  // empty conjunction matches every document, which would make the alternative pointless).
+  if (q_.where.children.empty())
+    return where(std::move(path), *parsed, std::move(operand));
   query_expr any;
   any.type = query_expr::kind::any;
   any.children.push_back(std::move(q_.where));

@@ -270,6 +270,30 @@ TEST_CASE("bad queries are errors, never everything", "[actors][query]") {
   }
 }
 
+TEST_CASE("the builder's or_where adds an alternative to what came before", "[actors][query]") {
+  items_fixture f;
+  auto items = f.rt->model("Item");
+  auto n_of = [](const caf::expected<query_result>& r) {
+    REQUIRE(r);
+    auto out = ints(r->docs, "n");
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  SECTION("first: it is the only condition, not an alternative to everything") {
+    CHECK(n_of(items.query().or_where("n", "=", 7).exec()) == std::vector<int64_t>{7});
+  }
+  SECTION("after conditions: (all of them) or it") {
+    auto r =
+        items.query().where("n", "<", 3).where("group", "=", "g0").or_where("n", "=", 59).exec();
+    CHECK(n_of(r) == std::vector<int64_t>{0, 59});
+  }
+  SECTION("chained: any of them") {
+    auto r =
+        items.query().or_where("n", "=", 1).or_where("n", "=", 2).or_where("n", "=", 40).exec();
+    CHECK(n_of(r) == std::vector<int64_t>{1, 2, 40});
+  }
+}
+
 TEST_CASE("equality on the shard key asks one shard", "[actors][query]") {
   items_fixture f;
   auto any = f.run(R"({"limit": 1})");

@@ -110,37 +110,17 @@ struct target {
 
 // The global index partitions that can answer `q`, or none when no global index applies.
 std::optional<std::vector<uint32_t>> gindex_targets(const model_entry& e, const query& q) {
-  if (e.gindex.empty() || q.where.type != query_expr::kind::all)
+  if (e.gindex.empty())
     return std::nullopt;
-  auto global = [&](const std::string& f) {
-    auto* fd = e.def().find_field(f);
-    return std::find(e.global_indexed.begin(), e.global_indexed.end(), f) !=
-               e.global_indexed.end() &&
-           fd != nullptr && fd->type != field_type::array && fd->type != field_type::object;
-  };
+  auto choice = choose_gindex(e.def(), e.global_indexed, q);
+  if (!choice)
+    return std::nullopt;
+  if (!choice->partitions.empty())
+    return std::move(choice->partitions);
   std::vector<uint32_t> all(e.gindex.size());
   for (uint32_t p = 0; p < all.size(); ++p)
     all[p] = p;
-  for (auto& c : q.where.children) {
-    if (c.type != query_expr::kind::cond || !global(c.path))
-      continue;
-    if (c.op == query_op::eq && !c.operand.is_array() && !c.operand.is_object())
-      return std::vector<uint32_t>{doc_keys::gindex_partition_of(c.operand)};
-    if (c.op == query_op::in && c.operand.is_array()) {
-      std::vector<uint32_t> parts;
-      for (auto& v : c.operand.as_array())
-        parts.push_back(doc_keys::gindex_partition_of(v));
-      std::sort(parts.begin(), parts.end());
-      parts.erase(std::unique(parts.begin(), parts.end()), parts.end());
-      return parts;
-    }
-    if (c.op == query_op::gt || c.op == query_op::ge || c.op == query_op::lt ||
-        c.op == query_op::le || c.op == query_op::between || c.op == query_op::starts_with)
-      return all;
-  }
-  if (!q.order_by.empty() && global(q.order_by[0].path))
-    return all;
-  return std::nullopt;
+  return all;
 }
 
 // For `id = x` or `id in [...]` on a user-scoped model: the owners of those ids (ids without a

@@ -197,33 +197,28 @@ public:
     return heap_docs();
   }
 
-  // A global index partition: the coordinator sends it only queries with a condition on (or an
-  // order by) one of its fields, and its documents can only be reached through its entries.
+  // A global index partition: its documents can only be reached through its entries, and it
+  // walks the entries of the field the coordinator chose it for (choose_gindex).
   caf::expected<partition_result> run_global_index() {
-    const query_expr* eq = find_cond(is_eq_lookup);
+    auto choice = choose_gindex(def_, layout_.indexed, pq_.q);
+    if (!choice)
+      return make_error(errc::internal, "a global index partition of " + def_.name +
+                                            " got a query its index cannot answer");
     const sort_key* first = keys_.empty() ? nullptr : &keys_[0];
-    if (eq != nullptr && first != nullptr && first->path == "createdAt")
-      return stream_eq_by_created(*eq, first->descending);
-    if (first != nullptr && ordered_index(first->path)) {
-      if (auto* rc = find_range_on(first->path))
-        return stream_index(first->path, range_of(*rc), first->descending);
-      if (eq == nullptr)
-        return stream_index(first->path, key_range{}, first->descending);
+    if (choice->cond == nullptr)
+      return stream_index(first->path, key_range{}, first->descending);
+    auto& c = *choice->cond;
+    bool ordered_by_it = first != nullptr && first->path == c.path;
+    if (c.op == query_op::eq) {
+      if (first != nullptr && first->path == "createdAt")
+        return stream_eq_by_created(c, first->descending);
+      return heap_index(c.path, {prefix_range(c, c.operand)});
     }
-    if (eq != nullptr)
-      return heap_index(eq->path, {prefix_range(*eq, eq->operand)});
-    if (auto* in = find_cond(is_in_lookup))
-      return heap_index(in->path, in_ranges(*in));
-    if (auto* rc = find_cond(is_range_lookup))
-      return heap_index(rc->path, {range_of(*rc)});
-    // Any other condition on an indexed field: every entry of that field in this partition.
-    for (auto* c : conds_)
-      if (indexed(c->path)) {
-        auto fp = field_prefix(c->path);
-        return heap_index(c->path, {key_range{fp, prefix_end(fp)}});
-      }
-    return make_error(errc::internal,
-                      "a global index partition of " + def_.name + " got a query it cannot answer");
+    if (c.op == query_op::in)
+      return heap_index(c.path, in_ranges(c));
+    if (ordered_by_it)
+      return stream_index(c.path, range_of(c), first->descending);
+    return heap_index(c.path, {range_of(c)});
   }
 
   // One prefix per distinct value of an `in` (1 and 1.0 share one), so no document is offered
@@ -543,7 +538,55 @@ private:
   std::vector<const query_expr*> conds_;
 };
 
+bool is_gindex_range(query_op op) {
+  switch (op) {
+  case query_op::gt:
+  case query_op::ge:
+  case query_op::lt:
+  case query_op::le:
+  case query_op::between:
+  case query_op::starts_with:
+    return true;
+  default:
+    return false;
+  }
+}
+
 } // namespace
+
+std::optional<gindex_choice>
+choose_gindex(const model_def& def, const std::vector<std::string>& global_fields, const query& q) {
+  if (global_fields.empty() || q.where.type != query_expr::kind::all)
+    return std::nullopt;
+  auto global = [&](const std::string& f) {
+    auto* fd = def.find_field(f);
+    return std::find(global_fields.begin(), global_fields.end(), f) != global_fields.end() &&
+           fd != nullptr && fd->type != field_type::array && fd->type != field_type::object;
+  };
+  for (auto& c : q.where.children) {
+    if (c.type != query_expr::kind::cond || !global(c.path))
+      continue;
+    if (c.op == query_op::eq && !c.operand.is_array() && !c.operand.is_object())
+      return gindex_choice{&c, {doc_keys::gindex_partition_of(c.operand)}};
+    if (c.op == query_op::in && c.operand.is_array()) {
+      gindex_choice out{&c, {}};
+      for (auto& v : c.operand.as_array())
+        out.partitions.push_back(doc_keys::gindex_partition_of(v));
+      std::sort(out.partitions.begin(), out.partitions.end());
+      out.partitions.erase(std::unique(out.partitions.begin(), out.partitions.end()),
+                           out.partitions.end());
+      if (out.partitions.empty()) // `in []`: nothing matches; one partition says so
+        out.partitions.push_back(0);
+      return out;
+    }
+    if (is_gindex_range(c.op) &&
+        (c.op != query_op::between || (c.operand.is_array() && c.operand.as_array().size() == 2)))
+      return gindex_choice{&c, {}};
+  }
+  if (!q.order_by.empty() && global(q.order_by[0].path))
+    return gindex_choice{};
+  return std::nullopt;
+}
 
 caf::expected<partition_result> run_partition_query(storage::environment& env,
                                                     const partition_layout& layout,

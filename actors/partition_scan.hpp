@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,25 @@ struct partition_layout {
   /// The fields with an index in this partition (see local_index_fields).
   std::vector<std::string> indexed;
 };
+
+/// How a query on a user-scoped model is answered from its global index. The coordinator (which
+/// partitions to ask) and the partitions (which entries to walk) must choose alike: an index
+/// entry lives in the partition of its own field's value, so a partition chosen for `b = v`
+/// holds the `b` entries of v, not the `a` entries of the same documents.
+struct gindex_choice {
+  /// The top-level condition whose field's entries are walked (the first on a globally indexed
+  /// scalar field that is `=`, `in` or a range); null when only the order (first sort key on
+  /// such a field) applies.
+  const query_expr* cond = nullptr;
+  /// The partitions holding the candidates: those of the condition's values for `=` and `in`;
+  /// empty for every partition.
+  std::vector<uint32_t> partitions;
+};
+
+/// The choice for `q`, or none when the global index cannot answer it. `global_fields` are the
+/// model's fields indexed "global".
+std::optional<gindex_choice>
+choose_gindex(const model_def& def, const std::vector<std::string>& global_fields, const query& q);
 
 /// Answers `pq` for one partition. Errors: corruption for damaged records or index entries,
 /// storage errors of the read.

@@ -40,6 +40,7 @@ caf::expected<prepared> prepare(engine& eng, const model_entry& entry, std::vect
       problems.push_back(error_detail{where, where + ": " + message_of(shard.error())});
       continue;
     }
+    auto id = *doc.find("id");
     doc.as_object().set("createdAt", now);
     doc.as_object().set("updatedAt", now);
     entry.model->normalize(doc, write_mode::create);
@@ -47,7 +48,11 @@ caf::expected<prepared> prepare(engine& eng, const model_entry& entry, std::vect
       for (auto& hook : entry.ext->before_create)
         if (auto e = hook(doc))
           return e;
-      return entry.model->validate(doc, write_mode::create, &entry.ext->validators);
+      if (auto* hooked = doc.find("id"); hooked == nullptr || !(*hooked == id))
+        return make_error(errc::invalid_argument, "a before-create hook changed the id");
+      if (auto e = entry.model->validate(doc, write_mode::create, &entry.ext->validators))
+        return e;
+      return check_place(entry.def(), *shard, doc);
     });
     if (err) {
       auto details = details_of(err);

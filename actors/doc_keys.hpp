@@ -71,6 +71,7 @@ std::string tombstone_key(uint32_t model_id, std::string_view id);
 //
 //   docs        model | user (key string) | id bytes                -> record(document)
 //   owners      model | id bytes                                    -> user id
+//               (also for global models sharded by a field other than id: -> shard, 4 bytes)
 //   gindex      model | partition (2) | field (key string) | value (key) | createdAt (key int)
 //               | user (key string) | id                            -> "" (empty)
 //   users       user id bytes                                       -> record(user)

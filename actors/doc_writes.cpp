@@ -5,6 +5,7 @@
 #include "actors/catalog.hpp"
 #include "actors/doc_keys.hpp"
 #include "actors/ids.hpp"
+#include "actors/placement.hpp"
 #include "messages/errc.hpp"
 #include "messages/json.hpp"
 #include "storage/key_codec.hpp"
@@ -97,6 +98,20 @@ doc_tables doc_tables_of(storage::environment& env) {
                     env.get_table("outbox")};
 }
 
+caf::error check_place(const model_def& def, const doc_place& place, const value& doc) {
+  if (place.user_scoped()) {
+    auto* user = doc.find("userId");
+    if (user == nullptr || !user->is_string() || user->as_string() != place.user)
+      return make_error(errc::invalid_argument,
+                        "the userId of a document cannot change (it is " + place.user + ")");
+    return caf::none;
+  }
+  if (shard_of(def, doc) != place.shard)
+    return make_error(errc::invalid_argument,
+                      "the shard key '" + def.sharding.key + "' of a document cannot change");
+  return caf::none;
+}
+
 std::string doc_key_of(const model_entry& e, const doc_place& place, std::string_view id) {
   return place.user_scoped() ? doc_keys::user_doc_key(e.id, place.user, id)
                              : doc_keys::doc_key(e.id, place.shard, id);
@@ -121,11 +136,17 @@ caf::expected<gindex_op> decode_gindex_op(std::string_view payload) {
 
 namespace {
 
-void set_user_parts(write_plan& p, const model_entry& e, const doc_place& place) {
-  if (!place.user_scoped())
-    return;
-  p.owner_key = doc_keys::owner_key(e.id, p.id);
-  p.owner = place.user;
+// The owners entry of a document whose place its id alone does not give: the user of a
+// user-scoped document, the shard of a global one sharded by another field.
+void set_owner_parts(write_plan& p, const model_entry& e, const doc_place& place) {
+  if (place.user_scoped()) {
+    p.owner_key = doc_keys::owner_key(e.id, p.id);
+    p.owner = place.user;
+  } else if (e.def().sharding.key != "id") {
+    p.owner_key = doc_keys::owner_key(e.id, p.id);
+    p.owner.clear();
+    storage::append_u32(p.owner, place.shard);
+  }
 }
 
 } // namespace
@@ -144,7 +165,7 @@ caf::expected<write_plan> plan_create(const model_entry& e, const doc_place& pla
   p.unique_put = unique_claims(e, doc);
   if (is_eventlog(e))
     p.tombstone_key = doc_keys::tombstone_key(e.id, p.id);
-  set_user_parts(p, e, place);
+  set_owner_parts(p, e, place);
   if (place.user_scoped()) {
     auto user = storage::encode_record(value{object{{"id", place.user}, {"createdAt", now_ms()}}});
     if (!user)
@@ -210,7 +231,7 @@ write_plan plan_delete(const model_entry& e, const doc_place& place, const value
     p.unique_del.push_back(c.key);
   if (is_eventlog(e))
     p.tombstone_key = doc_keys::tombstone_key(e.id, p.id);
-  set_user_parts(p, e, place);
+  set_owner_parts(p, e, place);
   add_gindex_ops(p, e.id, gindex_keys(e, place, old_doc), false);
   return p;
 }
@@ -235,7 +256,7 @@ caf::error apply_plan(storage::write_txn& txn, const doc_tables& t, const write_
     }
   }
   if (p.create && !p.owner_key.empty()) {
-    // Ids are unique across users: the owners table is the one place that says so.
+    // Ids are unique across users and shards: the owners table is the one place that says so.
     auto owner = txn.get(t.owners, p.owner_key);
     if (!owner)
       return owner.error();

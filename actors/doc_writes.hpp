@@ -10,6 +10,7 @@
 
 #include "caf/expected.hpp"
 
+#include "messages/model.hpp"
 #include "messages/value.hpp"
 #include "storage/environment.hpp"
 
@@ -38,6 +39,10 @@ struct doc_place {
 
   bool user_scoped() const noexcept { return !user.empty(); }
 };
+
+/// Checks that `doc` (after hooks and transforms) still belongs at `place`: a hook or transform
+/// must not move a document to another shard or user. Errors: invalid_argument.
+caf::error check_place(const model_def& def, const doc_place& place, const value& doc);
 
 /// The docs key of document `id` at `place`.
 std::string doc_key_of(const model_entry& e, const doc_place& place, std::string_view id);
@@ -75,8 +80,9 @@ struct write_plan {
   /// Event logs: the key whose presence marks a deleted id (checked on create, written on
   /// delete). Empty for other store types.
   std::string tombstone_key;
-  /// User-scoped models: the owners entry (id -> user), claimed on create (an id is unique
-  /// across users) and removed on delete; empty otherwise.
+  /// The owners entry (id -> user for user-scoped models, id -> shard (4 bytes) for global
+  /// models sharded by a field other than id), claimed on create (an id is unique across users
+  /// and shards) and removed on delete; empty for models sharded by id.
   std::string owner_key;
   std::string owner;
   /// User-scoped models: the user's directory entry, created if missing.

@@ -248,17 +248,19 @@ engine::locate(const model_entry& entry, std::string_view id, std::string_view u
   if (def.sharding.key == "id")
     return std::optional<doc_place>{
         doc_place{shard_for_key(def.sharding, value{std::string{id}}), {}}};
+  // Sharded by another field: the owners table holds the document's shard.
   auto txn = env_.read();
   if (!txn)
     return txn.error();
-  for (uint32_t s = 0; s < entry.shards.size(); ++s) {
-    auto rec = txn->get(tables_.docs, doc_keys::doc_key(entry.id, s, id));
-    if (!rec)
-      return rec.error();
-    if (*rec)
-      return std::optional<doc_place>{doc_place{s, {}}};
-  }
-  return std::optional<doc_place>{};
+  auto owner = txn->get(tables_.owners, doc_keys::owner_key(entry.id, id));
+  if (!owner)
+    return owner.error();
+  if (!*owner)
+    return std::optional<doc_place>{};
+  if ((*owner)->size() != 4 || storage::read_u32(**owner) >= entry.shards.size())
+    return make_error(errc::corruption,
+                      "malformed owners entry of " + def.name + "/" + std::string{id});
+  return std::optional<doc_place>{doc_place{storage::read_u32(**owner), {}}};
 }
 
 caf::expected<value> engine::get(std::string_view model, std::string_view id,

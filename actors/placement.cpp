@@ -55,12 +55,15 @@ uint32_t shard_for_key(const sharding_def& s, const value& key) noexcept {
 
 uint32_t shard_of(const model_def& def, const value& doc) noexcept {
   const value* key = doc.find_path(def.sharding.key);
+  // Place by the value validation will store: a missing shard key gets its field's default,
+  // and a transformed one ("Alice" stored as "alice") routes the same before and after the
+  // transform.
+  auto* f = def.find_field(def.sharding.key);
+  if (key == nullptr && f != nullptr && f->default_value)
+    key = &*f->default_value;
   static const value null_value;
   if (key == nullptr)
     return shard_for_key(def.sharding, null_value);
-  // Place by the value validation will store: a transformed shard key ("Alice" stored as
-  // "alice") must route the same before and after the transform.
-  auto* f = def.find_field(def.sharding.key);
   if (f != nullptr && f->transform != text_transform::none && key->is_string())
     return shard_for_key(def.sharding, value{apply_transform(f->transform, key->as_string())});
   return shard_for_key(def.sharding, *key);

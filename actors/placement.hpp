@@ -26,8 +26,9 @@ uint64_t stable_hash(std::string_view bytes) noexcept;
 /// - user: like hash, over the owner's id.
 uint32_t shard_for_key(const sharding_def& s, const value& key) noexcept;
 
-/// The shard of `doc` (missing shard key: null). A shard key field with a transform is placed
-/// by its transformed value, the value validation stores.
+/// The shard of `doc`, by the value validation stores: a missing shard key is its field's
+/// default (null without one), a shard key field with a transform is placed by its transformed
+/// value.
 uint32_t shard_of(const model_def& def, const value& doc) noexcept;
 
 /// The shards a query can match in: when the top-level conditions hold `key = v` or `key in

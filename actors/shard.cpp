@@ -172,20 +172,15 @@ caf::error validate(const model_entry& entry, value& doc, write_mode mode) {
                  [&] { return entry.model->validate(doc, mode, &entry.ext->validators); });
 }
 
-// A hook or transform must not move a document to another shard or user.
 caf::error check_placement(self_ptr self, const value& doc) {
-  auto& def = def_of(self);
-  auto& place = self->state.cfg.place;
-  if (place.user_scoped()) {
-    auto* user = doc.find("userId");
-    if (user == nullptr || !user->is_string() || user->as_string() != place.user)
-      return make_error(errc::invalid_argument,
-                        "the userId of a document cannot change (it is " + place.user + ")");
-    return caf::none;
-  }
-  if (shard_of(def, doc) != place.shard)
-    return make_error(errc::invalid_argument,
-                      "the shard key '" + def.sharding.key + "' of a document cannot change");
+  return check_place(def_of(self), self->state.cfg.place, doc);
+}
+
+// A before-hook must not change or remove a document's id.
+caf::error check_hooked_id(const value& doc, const std::string& id, const char* hook) {
+  auto* hooked = doc.is_object() ? doc.find("id") : nullptr;
+  if (hooked == nullptr || !(*hooked == value{id}))
+    return make_error(errc::invalid_argument, std::string{"a "} + hook + " hook changed the id");
   return caf::none;
 }
 
@@ -242,9 +237,8 @@ void do_create(self_ptr self, doc_create op, reply<value> r) {
   entry->model->normalize(op.doc, write_mode::create);
   if (auto err = run_before(entry->ext->before_create, op.doc))
     return r.fail(err);
-  auto* hooked_id = op.doc.find("id");
-  if (hooked_id == nullptr || !(*hooked_id == value{id}))
-    return r.fail(make_error(errc::invalid_argument, "a before-create hook changed the id"));
+  if (auto err = check_hooked_id(op.doc, id, "before-create"))
+    return r.fail(err);
   if (auto err = validate(*entry, op.doc, write_mode::create))
     return r.fail(err);
   if (auto err = check_placement(self, op.doc))
@@ -301,6 +295,8 @@ void do_replace(self_ptr self, value old_doc, value fields, bool replace, reply<
   entry->model->normalize(*next, mode);
   if (auto err = run_before(entry->ext->before_update, *next))
     return r.fail(err);
+  if (auto err = check_hooked_id(*next, old_doc.find("id")->as_string(), "before-update"))
+    return r.fail(err);
   if (auto err = validate(*entry, *next, mode))
     return r.fail(err);
   if (auto err = check_placement(self, *next))
@@ -329,6 +325,14 @@ caf::error updatable(const model_def& def) {
   default:
     return caf::none;
   }
+}
+
+caf::error incrementable(const model_def& def) {
+  if (def.type == store_type::eventlog || def.type == store_type::feed)
+    return make_error(errc::invalid_argument, "documents of " + def.name + " (store type " +
+                                                  std::string{to_string(def.type)} +
+                                                  ") are append-only and cannot be incremented");
+  return caf::none;
 }
 
 void do_update(self_ptr self, doc_update op, reply<value> r) {
@@ -413,6 +417,8 @@ void run_increments(self_ptr self, const std::string& id, std::vector<pending_in
     for (auto& inc : incs)
       inc.r.fail(err);
   };
+  if (auto err = incrementable(entry->def()))
+    return fail_all(err);
   auto cur = read_doc(self, id);
   if (!cur)
     return fail_all(cur.error());
@@ -432,10 +438,15 @@ void run_increments(self_ptr self, const std::string& id, std::vector<pending_in
   if (accepted.empty())
     return;
   doc.as_object().set("updatedAt", now);
+  auto mode = creating ? write_mode::create : write_mode::patch;
+  entry->model->normalize(doc, mode);
   auto& hooks = creating ? entry->ext->before_create : entry->ext->before_update;
+  // What the hooks change is checked like any write: the id, every rule, the placement.
   caf::error err = run_before(hooks, doc);
-  if (!err && creating)
-    err = validate(*entry, doc, write_mode::create);
+  if (!err)
+    err = check_hooked_id(doc, id, creating ? "before-create" : "before-update");
+  if (!err)
+    err = validate(*entry, doc, mode);
   if (!err)
     err = check_placement(self, doc);
   auto plan = err ? caf::expected<write_plan>{err}

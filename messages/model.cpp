@@ -230,8 +230,8 @@ caf::error parse_enum_values(const object& obj, std::string_view path, field_def
   return caf::none;
 }
 
-// A default is stored in documents as if written by the client, so it must pass the field's
-// own rules.
+// A default is stored in documents as if written by the client: it is kept transformed (so that
+// normalizing a document twice changes nothing) and must pass the field's own rules.
 caf::error parse_default(const object& obj, std::string_view path, field_def& f,
                          const std::optional<std::regex>& rx) {
   const value* v = obj.find("default");
@@ -241,6 +241,8 @@ caf::error parse_default(const object& obj, std::string_view path, field_def& f,
   value x = *v;
   if (f.type == field_type::date)
     normalize_date(x);
+  if (x.is_string())
+    detail::apply_transform_in_place(f.transform, x.as_string());
   if (!is_finite_deep(x))
     return invalid(at, "must hold only finite numbers");
   std::vector<error_detail> failures;

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "actors/placement.hpp"
 #include "tests/support/runtime_fixture.hpp"
 
 using namespace debros;
@@ -307,6 +308,18 @@ TEST_CASE("store types: keyvalue upserts, eventlog appends, counters count",
     CHECK(hits.increment("home", "n")->as_int() == 4);
     CHECK(code_of(hits.update("home", f.doc(R"({"n": 0})")).error()) == errc::invalid_argument);
   }
+  SECTION("eventlog and feed documents cannot be incremented") {
+    f.define("Log", R"({"type": "eventlog", "fields": {"n": {"type": "number"}}})");
+    f.define("Posts", R"({"type": "feed", "fields": {"n": {"type": "number"}}})");
+    for (auto model : {"Log", "Posts"}) {
+      auto m = f.rt->model(model);
+      REQUIRE(m.create(f.doc(R"({"id": "e", "n": 1})")));
+      auto r = m.increment("e", "n");
+      REQUIRE_FALSE(r);
+      CHECK(code_of(r.error()) == errc::invalid_argument);
+      CHECK(m.get("e")->find("n")->as_int() == 1);
+    }
+  }
   SECTION("feed: no updates, deletes remove") {
     f.define("Feed", R"({"type": "feed", "fields": {"text": {"type": "string"}}})");
     auto feed = f.rt->model("Feed");
@@ -314,6 +327,115 @@ TEST_CASE("store types: keyvalue upserts, eventlog appends, counters count",
     CHECK_FALSE(feed.update("f1", f.doc(R"({"text": "x"})")));
     REQUIRE_FALSE(feed.remove("f1"));
     CHECK(feed.create(f.doc(R"({"id": "f1", "text": "again"})")));
+  }
+}
+
+TEST_CASE("documents sharded by a field: defaults place them, ids stay unique across shards",
+          "[actors][documents]") {
+  runtime_fixture f;
+  f.define("Visit", R"({"fields": {
+      "region": {"type": "string", "default": "EU", "transform": "lowercase"},
+      "n": {"type": "number"}},
+    "sharding": {"strategy": "hash", "count": 8, "key": "region"}})");
+  auto visits = f.rt->model("Visit");
+  SECTION("a missing shard key is placed by its default, which is stored transformed") {
+    auto d = visits.create(f.doc(R"({"id": "v1", "n": 1})"));
+    REQUIRE(d);
+    CHECK(d->find("region")->as_string() == "eu");
+    auto ids = visits.create_batch(
+        {f.doc(R"({"id": "v2", "n": 2})"), f.doc(R"({"id": "v3", "region": "US", "n": 3})")});
+    REQUIRE(ids);
+    auto eu = visits.query().where("region", "=", "eu").exec();
+    REQUIRE(eu);
+    CHECK(eu->stats.partitions == 1);
+    CHECK(column(eu->docs, "id") == std::vector<value>{value{"v1"}, value{"v2"}});
+    auto def = f.rt->engine().find("Visit");
+    REQUIRE(def);
+    CHECK(*(*def)->def().find_field("region")->default_value == value{"eu"});
+  }
+  SECTION("an id is unique across shards, found by id alone, and free again after a delete") {
+    REQUIRE(visits.create(f.doc(R"({"id": "x", "region": "eu"})")));
+    auto twice = visits.create(f.doc(R"({"id": "x", "region": "us"})"));
+    REQUIRE_FALSE(twice);
+    CHECK(code_of(twice.error()) == errc::conflict);
+    auto in_batch = visits.create_batch(
+        {f.doc(R"({"id": "y", "region": "asia"})"), f.doc(R"({"id": "x", "region": "africa"})")});
+    REQUIRE_FALSE(in_batch);
+    CHECK(code_of(in_batch.error()) == errc::conflict);
+    CHECK(code_of(visits.get("y").error()) == errc::not_found);
+    CHECK(visits.get("x")->find("region")->as_string() == "eu");
+    REQUIRE_FALSE(visits.remove("x"));
+    CHECK(code_of(visits.get("x").error()) == errc::not_found);
+    REQUIRE(visits.create(f.doc(R"({"id": "x", "region": "us"})")));
+    CHECK(visits.get("x")->find("region")->as_string() == "us");
+    CHECK(*visits.count() == 1);
+  }
+}
+
+TEST_CASE("what before-hooks change is checked like any write", "[actors][documents]") {
+  runtime_fixture f;
+  f.define("Item", R"({"fields": {"n": {"type": "number", "max": 10}, "k": {"type": "string"}},
+    "sharding": {"strategy": "hash", "count": 4, "key": "k"}})");
+  auto items = f.rt->model("Item");
+  REQUIRE(items.create(f.doc(R"({"id": "a", "n": 1, "k": "x"})")));
+  SECTION("an update hook that removes or changes the id") {
+    REQUIRE_FALSE(f.rt->add_hook("Item", hook_point::before_update, before_hook{[](value& doc) {
+                                   if (doc.find("n")->as_int() == 2)
+                                     doc.as_object().erase("id");
+                                   else
+                                     doc.as_object().set("id", "other");
+                                   return caf::error{};
+                                 }}));
+    for (auto fields : {R"({"n": 2})", R"({"n": 3})"}) {
+      auto r = items.update("a", f.doc(fields));
+      REQUIRE_FALSE(r);
+      CHECK(code_of(r.error()) == errc::invalid_argument);
+      CHECK_THAT(message_of(r.error()), Catch::Contains("changed the id"));
+    }
+    CHECK(items.get("a")->find("n")->as_int() == 1);
+  }
+  SECTION("an increment whose hook breaks a rule or moves the document") {
+    bool move = false;
+    // A shard key on another shard than "x".
+    auto& sharding = (*f.rt->engine().find("Item"))->def().sharding;
+    std::string elsewhere = "y";
+    while (shard_for_key(sharding, value{elsewhere}) == shard_for_key(sharding, value{"x"}))
+      elsewhere += "y";
+    REQUIRE_FALSE(f.rt->add_hook("Item", hook_point::before_update, before_hook{[&](value& doc) {
+                                   if (move)
+                                     doc.as_object().set("k", elsewhere);
+                                   else
+                                     doc.as_object().set("n", 50);
+                                   return caf::error{};
+                                 }}));
+    auto broken = items.increment("a", "n");
+    REQUIRE_FALSE(broken);
+    CHECK(code_of(broken.error()) == errc::validation_failed);
+    move = true;
+    auto moved = items.increment("a", "n");
+    REQUIRE_FALSE(moved);
+    CHECK(code_of(moved.error()) == errc::invalid_argument);
+    CHECK_THAT(message_of(moved.error()), Catch::Contains("shard key"));
+    auto a = items.get("a");
+    CHECK(a->find("n")->as_int() == 1);
+    CHECK(a->find("k")->as_string() == "x");
+  }
+  SECTION("a batch whose hook changes the id or the shard key") {
+    REQUIRE_FALSE(f.rt->add_hook("Item", hook_point::before_create, before_hook{[](value& doc) {
+                                   if (doc.find("n")->as_int() == 5)
+                                     doc.as_object().set("id", "renamed");
+                                   if (doc.find("n")->as_int() == 6)
+                                     doc.as_object().set("k", "moved");
+                                   return caf::error{};
+                                 }}));
+    for (auto doc : {R"({"id": "b", "n": 5, "k": "x"})", R"({"id": "c", "n": 6, "k": "x"})"}) {
+      auto r = items.create_batch({f.doc(doc)});
+      REQUIRE_FALSE(r);
+      CHECK(code_of(r.error()) == errc::validation_failed);
+      CHECK_THAT(details_of(r.error()).at(0).message,
+                 Catch::Contains("changed the id") || Catch::Contains("cannot change"));
+    }
+    CHECK(*items.count() == 1);
   }
 }
 

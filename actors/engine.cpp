@@ -123,6 +123,11 @@ caf::expected<define_outcome> engine::define(model_def def) {
   }
   if (auto err = check_field_names(def))
     return err;
+  // A definition built in C++ meets every rule of a JSON one (a definition stored here must
+  // load again at the next start): its JSON form is parsed like any other.
+  auto checked = parse_model(def.name, to_value(def));
+  if (!checked)
+    return checked.error();
   auto probe = compiled_model::compile(def);
   if (!probe)
     return probe.error();

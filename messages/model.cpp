@@ -360,6 +360,12 @@ caf::error parse_sharding(const value* v, model_def& def) {
   if (auto x = o.find("key"))
     if (auto err = read_string(*x, "sharding.key", s.key))
       return err;
+  // The key is known when the document is placed: its id, its owner, or a field it holds (a
+  // dotted path reaches into an object field). createdAt and updatedAt are set after placing.
+  auto top = s.key.substr(0, s.key.find('.'));
+  if (top != "id" && top != "userId" && def.find_field(top) == nullptr)
+    return invalid("sharding.key", "must be id, userId or a field of the model, not " +
+                                       quoted(s.key));
   if (auto err = read_u32(o, "count", "sharding", 1, 1024, s.count))
     return err;
   if (auto x = o.find("bounds"))
@@ -455,11 +461,9 @@ caf::error parse_relation_order(const object& obj, std::string_view path, relati
       r.order_by.emplace_back((*pair)[0].as_string(), (*pair)[1].as_string() == "desc");
     }
   }
-  if (auto* l = obj.find("limit")) {
-    if (!l->is_int() || l->as_int() < 0 || l->as_int() > 10000)
-      return invalid(join_path(path, "limit"), "must be an integer from 0 to 10000");
-    r.limit = l->as_int();
-  }
+  if (auto* l = obj.find("limit"))
+    if (auto err = read_int(*l, join_path(path, "limit"), 0, 10000, r.limit))
+      return err;
   return caf::none;
 }
 

@@ -439,6 +439,31 @@ TEST_CASE("what before-hooks change is checked like any write", "[actors][docume
   }
 }
 
+TEST_CASE("definitions built in C++ meet the rules of JSON ones", "[actors][documents]") {
+  runtime_fixture f;
+  model_def bad;
+  bad.name = "Bad";
+  bad.sharding.count = 0;
+  auto r = f.rt->define(bad);
+  REQUIRE_FALSE(r);
+  CHECK(code_of(r.error()) == errc::invalid_argument);
+  CHECK_THAT(message_of(r.error()), Catch::Contains("sharding.count"));
+  bad.sharding.count = 2;
+  bad.sharding.key = "missing";
+  CHECK_FALSE(f.rt->define(bad));
+  model_def good;
+  good.name = "Good";
+  good.sharding.count = 3;
+  field_def n;
+  n.name = "n";
+  n.type = field_type::number;
+  good.fields.push_back(n);
+  REQUIRE(f.rt->define(good));
+  f.restart();
+  CHECK(f.rt->model("Good").create(f.doc(R"({"n": 1})")));
+  CHECK(code_of(f.rt->engine().find("Bad").error()) == errc::not_found);
+}
+
 TEST_CASE("documents, models and indexes survive a restart of the runtime", "[actors][documents]") {
   runtime_fixture f;
   f.define("User", user_model);

@@ -359,6 +359,21 @@ TEST_CASE("a default must pass its field's own rules", "[messages][model]") {
     CHECK(field(R"({"type": "string", "enum": ["a"], "default": "b"})") ==
           "fields.score.default: score must be one of: a");
   }
+  SECTION("a default is kept transformed, and checked after its transform") {
+    auto def = parse_ok(
+        "User",
+        R"({"fields": {"code": {"type": "string", "transform": "lowercase", "pattern": "^[a-z]+$",
+                                "default": "ABC"}}})");
+    CHECK(*def.fields.at(0).default_value == value{"abc"});
+    auto model = compiled_model::compile(def);
+    REQUIRE(model);
+    value doc{object{}};
+    (*model)->normalize(doc, write_mode::create);
+    auto once = doc;
+    (*model)->normalize(doc, write_mode::create);
+    CHECK(doc == once);
+    CHECK(*doc.find("code") == value{"abc"});
+  }
   SECTION("a valid default, a date default given as an integral real") {
     auto def = parse_ok("User", R"({"fields": {"at": {"type": "date", "default": 1.0e12}}})");
     REQUIRE(def.fields.at(0).default_value);
@@ -396,6 +411,15 @@ TEST_CASE("invalid sharding, pinning and pubsub are refused naming the key", "[m
     CHECK(parse_error(R"({"sharding": {"strategy": "modulo"}})") ==
           "sharding.strategy: unknown sharding strategy 'modulo'");
     CHECK(parse_error(R"({"sharding": {"key": ""}})") == "sharding.key: must not be empty");
+  }
+  SECTION("sharding: a key the document is placed by") {
+    CHECK(parse_error(R"({"sharding": {"key": "region"}})") ==
+          "sharding.key: must be id, userId or a field of the model, not 'region'");
+    CHECK(parse_error(R"({"sharding": {"key": "createdAt"}})") ==
+          "sharding.key: must be id, userId or a field of the model, not 'createdAt'");
+    CHECK(parse_ok("Visit", R"({"fields": {"geo": {"type": "object"}},
+                                "sharding": {"key": "geo.region"}})")
+              .sharding.key == "geo.region");
   }
   SECTION("sharding: count out of range") {
     CHECK(parse_error(R"({"sharding": {"count": 0}})") == "sharding.count: must be at least 1");
@@ -476,6 +500,19 @@ TEST_CASE("invalid relationships are refused naming the key path", "[messages][m
           "relationships.posts.as: unknown key");
     CHECK(rel("[]") == "relationships.posts: must be an object");
     CHECK(parse_error(R"({"relationships": []})") == "relationships: must be an object");
+  }
+  SECTION("order and limit of a relation") {
+    CHECK(rel(R"({"type": "belongsTo", "model": "Post", "foreignKey": "postId", "limit": 2})") ==
+          "relationships.posts.limit: not for belongsTo");
+    CHECK(rel(R"({"type": "hasMany", "model": "Post", "foreignKey": "u", "limit": 10001})") ==
+          "relationships.posts.limit: must be at most 10000");
+    CHECK(rel(R"({"type": "hasMany", "model": "Post", "foreignKey": "u", "limit": 1.5})") ==
+          "relationships.posts.limit: must be an integer");
+    CHECK(rel(R"({"type": "hasMany", "model": "Post", "foreignKey": "u", "orderBy": [["n"]]})") ==
+          "relationships.posts.orderBy: entries are [field, \"asc\" or \"desc\"]");
+    auto def = parse_ok("User", R"({"relationships": {"posts": {"type": "hasMany", "model": "Post",
+        "foreignKey": "u", "orderBy": [["n", "desc"]], "limit": 4.0}}})");
+    CHECK(def.relationships.at(0).limit == 4);
   }
   SECTION("a related model that is not defined yet is accepted") {
     auto def = parse_ok(

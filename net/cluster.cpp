@@ -24,9 +24,11 @@ using hello_atom = caf::atom_constant<caf::atom("hello")>;
 using watch_atom = caf::atom_constant<caf::atom("watch")>;
 
 /// The actor every node publishes on its cluster port. Every type here is registered with CAF
-/// (a remote typed handle must match the published interface).
-using member_actor = caf::typed_actor<caf::replies_to<hello_atom, node_info>::with<node_info>,
-                                      caf::reacts_to<watch_atom, node_info, caf::strong_actor_ptr>>;
+/// (a remote typed handle must match the published interface). A hello carries the greeter's
+/// own member actor, which the greeted node monitors (not the short-lived actor that sent it).
+using member_actor =
+    caf::typed_actor<caf::replies_to<hello_atom, node_info, caf::strong_actor_ptr>::with<node_info>,
+                     caf::reacts_to<watch_atom, node_info, caf::strong_actor_ptr>>;
 
 struct peer {
   std::string address;
@@ -88,10 +90,10 @@ member_actor::behavior_type member_main(member_actor::stateful_pointer<member_st
     self->monitor(who);
   };
   return {
-      [self, peers, watch](hello_atom, const node_info& them) {
+      [peers, watch](hello_atom, const node_info& them, const caf::strong_actor_ptr& member) {
         auto me = peers->me();
-        if (them.id != me.id)
-          watch(them, self->current_sender());
+        if (them.id != me.id && member)
+          watch(them, member);
         return me;
       },
       [watch](watch_atom, const node_info& them, const caf::strong_actor_ptr& who) {
@@ -131,7 +133,8 @@ struct cluster::impl {
     caf::expected<node_info> out{make_error(errc::timeout, "no answer from " + to_string(seed))};
     {
       caf::scoped_actor self{rt.system()};
-      self->request(*remote, std::chrono::seconds(5), hello_atom::value, opts.self)
+      self->request(*remote, std::chrono::seconds(5), hello_atom::value, opts.self,
+                    caf::actor_cast<caf::strong_actor_ptr>(member))
           .receive([&](node_info& info) { out = std::move(info); },
                    [&](caf::error& err) { out = std::move(err); });
     }

@@ -53,6 +53,15 @@ TEST_CASE("nodes join through seeds and see each other as peers", "[net][e2e][cl
     CHECK(b_peers[0].find("up")->as_bool());
     REQUIRE(a_peers.size() == 1);
     CHECK(a_peers[0].find("node")->as_string() == b.node_id());
+    // Both stay up: the seed watches the joining node's member actor, not the short-lived
+    // actor that greeted it.
+    for (int i = 0; i < 15; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      auto p = peers_of(a);
+      REQUIRE(p.size() == 1);
+      CHECK(p[0].find("up")->as_bool());
+    }
+    CHECK(peers_of(b).at(0).find("up")->as_bool());
     SECTION("a stopped peer is reported down") {
       b.stop();
       bool down = false;

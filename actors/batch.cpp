@@ -70,11 +70,11 @@ caf::expected<prepared> prepare(engine& eng, const model_entry& entry, std::vect
     out.plans.push_back(std::move(*plan));
     out.docs.push_back(std::move(doc));
   }
-  if (!problems.empty())
-    return make_error(errc::validation_failed,
-                      std::to_string(problems.size()) + " problem(s) in the batch; nothing was "
-                                                        "written",
-                      std::move(problems));
+  if (!problems.empty()) {
+    auto summary =
+        std::to_string(problems.size()) + " problem(s) in the batch; nothing was written";
+    return make_error(errc::validation_failed, std::move(summary), std::move(problems));
+  }
   return out;
 }
 

@@ -1,5 +1,6 @@
 #include "net/auth.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -138,10 +139,18 @@ caf::expected<principal> auth::authenticate(std::string_view authorization) cons
   if (!enabled_)
     return principal{principal::kind::admin, {}};
   auto fail = [](const char* why) { return make_error(errc::unauthenticated, why); };
-  constexpr std::string_view bearer = "Bearer ";
-  if (authorization.substr(0, bearer.size()) != bearer)
+  // The scheme name is case-insensitive (RFC 9110 11.1); one or more spaces follow it.
+  constexpr std::string_view bearer = "bearer";
+  auto scheme = authorization.substr(0, bearer.size());
+  bool is_bearer = scheme.size() == bearer.size() &&
+                   std::equal(scheme.begin(), scheme.end(), bearer.begin(), [](char a, char b) {
+                     return (a >= 'A' && a <= 'Z' ? static_cast<char>(a - 'A' + 'a') : a) == b;
+                   });
+  auto rest = authorization.substr(scheme.size());
+  if (!is_bearer || rest.empty() || rest.front() != ' ')
     return fail("missing bearer token (send Authorization: Bearer TOKEN)");
-  auto token = authorization.substr(bearer.size());
+  auto first = rest.find_first_not_of(' ');
+  auto token = first == std::string_view::npos ? std::string_view{} : rest.substr(first);
   if (equal_constant_time(token, admin_token_))
     return principal{principal::kind::admin, {}};
   if (token.substr(0, token_prefix.size()) != token_prefix)

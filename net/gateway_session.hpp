@@ -126,9 +126,10 @@ protected:
     version_ = 11;
     head_ = false;
     answered_ = false;
+    ++seq_;
     st_->in_flight.fetch_add(1);
     t0_ = std::chrono::steady_clock::now();
-    respond(api::error(code, std::move(message)));
+    respond(seq_, api::error(code, std::move(message)));
   }
 
   bool try_upgrade(request& req) {
@@ -143,9 +144,10 @@ protected:
         version_ = req.version();
         head_ = false;
         answered_ = false;
+        ++seq_;
         st_->in_flight.fetch_add(1);
         t0_ = std::chrono::steady_clock::now();
-        respond(api::error(handler.error()));
+        respond(seq_, api::error(handler.error()));
         return true;
       }
       beast::get_lowest_layer(derived().stream()).expires_never();
@@ -160,25 +162,30 @@ protected:
     version_ = req.version();
     head_ = req.method() == http::verb::head;
     answered_ = false;
+    ++seq_;
     t0_ = std::chrono::steady_clock::now();
     st_->in_flight.fetch_add(1);
     beast::get_lowest_layer(derived().stream()).expires_never();
     timer_.expires_after(st_->opts.request_timeout);
     auto self = derived().shared_from_this();
-    timer_.async_wait([self](beast::error_code ec) {
+    auto seq = seq_;
+    timer_.async_wait([self, seq](beast::error_code ec) {
       if (!ec)
-        self->respond(api::error(errc::timeout, "no answer within the request timeout; the "
-                                                "operation may or may not have taken effect"));
+        self->respond(seq, api::error(errc::timeout, "no answer within the request timeout; the "
+                                                     "operation may or may not have taken effect"));
     });
     auto exec = beast::get_lowest_layer(derived().stream()).get_executor();
-    st_->a.handle(to_api_request(req), [self, exec](api_response r) {
-      asio::post(exec, [self, r = std::move(r)]() mutable { self->respond(std::move(r)); });
+    st_->a.handle(to_api_request(req), [self, exec, seq](api_response r) {
+      asio::post(exec,
+                 [self, seq, r = std::move(r)]() mutable { self->respond(seq, std::move(r)); });
     });
   }
 
-  void respond(api_response r) {
-    if (answered_)
-      return; // the timeout answered already (or the reply came after it)
+  // Answers request number `seq` of this connection, once: a reply that comes after the timeout
+  // answered it (even while a later request on the connection waits) is dropped.
+  void respond(uint64_t seq, api_response r) {
+    if (answered_ || seq != seq_)
+      return;
     answered_ = true;
     timer_.cancel();
     st_->in_flight.fetch_sub(1);
@@ -211,6 +218,8 @@ protected:
   bool keep_alive_ = false;
   bool head_ = false;
   bool answered_ = true;
+  /// The number of the connection's current request (see respond).
+  uint64_t seq_ = 0;
   unsigned version_ = 11;
 };
 

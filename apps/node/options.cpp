@@ -8,6 +8,19 @@
 
 namespace debros::node {
 
+namespace {
+
+// Unsigned options would otherwise read "-5" as a huge number.
+const CLI::Validator non_negative{[](std::string& text) -> std::string {
+                                    auto first = text.find_first_not_of(" \t");
+                                    if (first != std::string::npos && text[first] == '-')
+                                      return "must not be negative";
+                                    return {};
+                                  },
+                                  ""};
+
+} // namespace
+
 caf::expected<options> parse(int argc, char** argv, int& exit_code) {
   options o;
   std::string http = "127.0.0.1:7700";
@@ -17,6 +30,8 @@ caf::expected<options> parse(int argc, char** argv, int& exit_code) {
                "Every option can also be set in a file given with --config, one\n"
                "`name = value` per line (e.g. `data-dir = \"/var/lib/debros\"`)."};
   app.set_config("--config", "", "Read options from FILE");
+  // A misspelled or unknown name in the config file is an error, not silently ignored.
+  app.allow_config_extras(CLI::config_extras_mode::error);
   app.add_option("--data-dir", o.data_dir, "Data directory")->capture_default_str();
   app.add_option("--http", http, "HTTP listen address HOST:PORT (port 0: any free port)")
       ->capture_default_str();
@@ -29,44 +44,59 @@ caf::expected<options> parse(int argc, char** argv, int& exit_code) {
   app.add_option("--tls-key", o.tls_key, "TLS private key (PEM)");
   app.add_option("--tls-ca", o.tls_ca, "TLS CA (PEM) that node certificates must chain to");
   app.add_option("--max-body-bytes", o.max_body_bytes, "Largest request body (413 beyond)")
+      ->check(non_negative)
       ->capture_default_str();
   app.add_option("--max-header-bytes", o.max_header_bytes, "Largest request headers (413 beyond)")
+      ->check(non_negative)
       ->capture_default_str();
   app.add_option("--max-json-depth", o.max_json_depth, "Deepest JSON nesting (413 beyond)")
+      ->check(non_negative)
       ->capture_default_str();
   app.add_option("--idle-timeout-ms", o.idle_timeout_ms, "Close a connection idle this long")
+      ->check(non_negative)
       ->capture_default_str();
   app.add_option("--request-timeout-ms", o.request_timeout_ms,
                  "Answer 504 to a request not done in this time")
+      ->check(non_negative)
       ->capture_default_str();
   app.add_option("--max-connections", o.max_connections, "Connections at once (503 beyond)")
+      ->check(non_negative)
       ->capture_default_str();
   app.add_option("--http-threads", o.http_threads, "Gateway threads (0: one per core)")
+      ->check(non_negative)
       ->capture_default_str();
   app.add_option("--scheduler-threads", o.scheduler_threads, "Actor threads (0: one per core)")
+      ->check(non_negative)
       ->capture_default_str();
   app.add_option("--user-db-live-max", o.user_db_live_max,
                  "User databases kept active at once (idle ones beyond it are passivated)")
+      ->check(non_negative)
       ->capture_default_str();
   app.add_option("--user-db-idle-ms", o.user_db_idle_ms, "Passivate a user database idle this long")
+      ->check(non_negative)
       ->capture_default_str();
   app.add_option("--query-cache-entries", o.query_cache_entries,
                  "Query results cached at most (queries that ask \"cache\"; 0: no caching)")
+      ->check(non_negative)
       ->capture_default_str();
   app.add_option("--query-cache-bytes", o.query_cache_bytes, "Bytes of cached query results")
+      ->check(non_negative)
       ->capture_default_str();
   app.add_option("--relation-cache-entries", o.relation_cache_entries,
                  "Loaded relations cached at most (0: no caching)")
+      ->check(non_negative)
       ->capture_default_str();
   app.add_option("--relation-cache-bytes", o.relation_cache_bytes, "Bytes of cached relations")
+      ->check(non_negative)
       ->capture_default_str();
   app.add_option("--relation-cache-ttl-ms", o.relation_cache_ttl_ms,
                  "Longest a cached relation is served (writes invalidate it at once)")
+      ->check(non_negative)
       ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    exit_code = app.exit(e);
+    exit_code = app.exit(e) == 0 ? 0 : 2; // --help, or a wrong command line or config file
     return make_error(errc::invalid_argument, e.what());
   }
   auto fail = [&](const caf::error& err) {

@@ -183,6 +183,7 @@ TEST_CASE("batch creates are all or nothing", "[actors][documents]") {
     REQUIRE_FALSE(r);
     CHECK(code_of(r.error()) == errc::validation_failed);
     CHECK(details_of(r.error())[0].field == "docs[1].username");
+    CHECK_THAT(message_of(r.error()), Catch::StartsWith("1 problem(s) in the batch"));
     CHECK(*users.count() == 0);
   }
   SECTION("a unique clash inside the batch: nothing written") {

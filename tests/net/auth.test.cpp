@@ -38,6 +38,19 @@ TEST_CASE("requests without valid credentials are refused with 401", "[net][e2e]
     auto garbage = f.client("not-a-token");
     CHECK(f.call(garbage, "GET", "/v1/models").status == 401);
   }
+  SECTION("the scheme name in any case; anything but Bearer is refused") {
+    auto token = f.node.admin_token();
+    for (auto scheme : {"bearer ", "BEARER ", "Bearer   "}) {
+      auto c = f.client();
+      c.set_default_header("Authorization", scheme + token);
+      CHECK(f.call(c, "GET", "/v1/models").status == 200);
+    }
+    for (auto header : {"Basic " + token, "Bearer" + token, token, std::string{"Bearer "}}) {
+      auto c = f.client();
+      c.set_default_header("Authorization", header);
+      CHECK(f.call(c, "GET", "/v1/models").status == 401);
+    }
+  }
   SECTION("a token signed for another claim") {
     auto good = f.token_for("alice");
     auto dot = good.rfind('.');

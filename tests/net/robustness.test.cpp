@@ -4,7 +4,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fstream>
+
 #include "tests/net/e2e_fixture.hpp"
+#include "tests/support/child_process.hpp"
 
 using namespace debros;
 using namespace debros::test;
@@ -153,4 +156,66 @@ TEST_CASE("bad node options are refused with a message", "[net][e2e][robustness]
     std::fclose(fp);
   }
   CHECK_THAT(log, Catch::Contains("invalid address"));
+}
+
+TEST_CASE("wrong options and config files stop the node before it starts, with exit 2",
+          "[net][robustness]") {
+  temp_dir dir;
+  auto exit_of = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {DEBROS_NODE_BIN, "--data-dir", dir.sub("data"), "--http",
+                               "127.0.0.1:0", "--cluster", "127.0.0.1:0"});
+    child_process node{args};
+    int status = node.wait();
+    REQUIRE(WIFEXITED(status));
+    return WEXITSTATUS(status);
+  };
+  CHECK(exit_of({"--max-body-bytes", "-5"}) == 2);
+  CHECK(exit_of({"--user-db-live-max", "0"}) == 2);
+  CHECK(exit_of({"--no-such-option"}) == 2);
+  {
+    std::ofstream conf{dir.sub("misspelled.conf")};
+    conf << "max-body-bytz = 5\n";
+  }
+  CHECK(exit_of({"--config", dir.sub("misspelled.conf")}) == 2);
+  {
+    std::ofstream conf{dir.sub("good.conf")};
+    conf << "max-body-bytes = 1000\n";
+  }
+  // A good file: the node starts (and is stopped by the child's destructor).
+  child_process ok{{DEBROS_NODE_BIN, "--config", dir.sub("good.conf"), "--data-dir",
+                    dir.sub("data"), "--http", "127.0.0.1:0", "--cluster", "127.0.0.1:0"}};
+  std::string line;
+  REQUIRE(ok.read_line(line));
+  CHECK_THAT(line, Catch::Contains("127.0.0.1"));
+}
+
+TEST_CASE("a reply that comes after its 504 never answers the next request on the connection",
+          "[net][e2e][robustness]") {
+  e2e_fixture f{{"--request-timeout-ms", "10"}};
+  // Even this may take longer than the timeout on a busy machine; defining it again is harmless.
+  int defined = 0;
+  for (int i = 0; i < 50 && defined != 200 && defined != 201; ++i)
+    defined = f.call("PUT", "/v1/models/Post", post_model).status;
+  REQUIRE((defined == 200 || defined == 201));
+  // Batches of 10,000 documents, one after the other on one connection, each taking longer than
+  // 10 ms: while later ones wait, the late replies of earlier ones come back. Each request must
+  // get its own answer (its ids) or its own 504, never an earlier request's reply.
+  auto batch = [](const std::string& prefix) {
+    array docs;
+    for (int i = 0; i < 10000; ++i)
+      docs.push_back(value{object{{"id", prefix + std::to_string(i)}, {"title", "slow"}}});
+    return to_json(value{object{{"docs", std::move(docs)}}});
+  };
+  int timed_out = 0;
+  for (int round = 0; round < 8; ++round) {
+    auto prefix = "r" + std::to_string(round) + "-";
+    auto r = f.call("POST", "/v1/models/Post/docs:batch", batch(prefix));
+    INFO("round " << round << " answered " << r.status);
+    CHECK((r.status == 201 || r.status == 504));
+    if (r.status == 504)
+      ++timed_out;
+    if (auto* ids = r.body.find("ids"))
+      CHECK(ids->as_array().at(0).as_string() == prefix + "0");
+  }
+  CHECK(timed_out > 0);
 }

@@ -1,6 +1,6 @@
-// Requests and replies exchanged with the actors that own documents (shards, later user
-// databases) and with query coordinators. Plain structs, serialized positionally by `inspect`:
-// append fields, never reorder; a changed layout is a new type.
+// Requests and replies exchanged with the actors that own documents (shards, user databases,
+// global index partitions) and with query coordinators. Plain structs, serialized positionally by
+// `inspect`: append fields, never reorder; a changed layout is a new type.
 #pragma once
 
 #include <cstdint>
@@ -88,7 +88,7 @@ struct query_stats {
   uint64_t examined = 0;
   /// Partitions that answered from an index.
   uint32_t indexed_partitions = 0;
-    /// A query on a user-scoped model that no userIn and no global index narrowed: every user's
+  /// A query on a user-scoped model that no userIn and no global index narrowed: every user's
   /// database was visited.
   bool all_users = false;
   /// Sub-queries issued to load relations (`with`); cached relations issue none.
@@ -170,7 +170,7 @@ typename Inspector::result_type inspect(Inspector& f, partition_result& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, query_stats& x) {
   return f(caf::meta::type_name("debros::query_stats"), x.partitions, x.examined,
-                      x.indexed_partitions, x.all_users, x.relation_queries, x.cached);
+           x.indexed_partitions, x.all_users, x.relation_queries, x.cached);
 }
 
 template <class Inspector>

@@ -92,11 +92,6 @@ bool split_index_key(std::string_view key, size_t field_prefix_size, index_entry
   if (rest.size() < 13 || static_cast<uint8_t>(rest[0]) != storage::key_tag::number)
     return false;
   out.created_part = rest.substr(0, 11);
-  std::string_view num = out.created_part;
-  auto decoded = storage::read_key(num);
-  if (!decoded || !decoded->is_int())
-    return false;
-  out.created_at = decoded->as_int();
   out.shard = storage::read_u16(rest.substr(11));
   out.id = rest.substr(13);
   return true;
@@ -174,8 +169,8 @@ std::string gindex_key(uint32_t model_id, uint32_t partition, std::string_view f
   append_key_string(out, field);
   append_index_value(out, v);
   append_key_int(out, created_at);
-  append_key_string(out, user);
-  out.append(id);
+  append_key_string(out, id);
+  out.append(user);
   return out;
 }
 
@@ -190,12 +185,14 @@ bool split_gindex_key(std::string_view key, size_t field_prefix_size, gindex_ent
   if (rest.size() < 11 || static_cast<uint8_t>(rest[0]) != storage::key_tag::number)
     return false;
   out.created_part = rest.substr(0, 11);
+  auto order_start = rest;
   rest.remove_prefix(11);
-  auto user = storage::read_key(rest);
-  if (!user || !user->is_string())
+  auto id = storage::read_key(rest);
+  if (!id || !id->is_string() || rest.empty())
     return false;
-  out.user = user->as_string();
-  out.id = rest;
+  out.id = id->as_string();
+  out.order_part = order_start.substr(0, order_start.size() - rest.size());
+  out.user = rest;
   return true;
 }
 

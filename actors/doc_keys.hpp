@@ -56,7 +56,6 @@ struct index_entry {
   std::string_view value_part;
   /// The encoded createdAt (11 bytes: it orders entries of one value).
   std::string_view created_part;
-  int64_t created_at = 0;
   uint32_t shard = 0;
   std::string_view id;
 };
@@ -73,7 +72,7 @@ std::string tombstone_key(uint32_t model_id, std::string_view id);
 //   owners      model | id bytes                                    -> user id
 //               (also for global models sharded by a field other than id: -> shard, 4 bytes)
 //   gindex      model | partition (2) | field (key string) | value (key) | createdAt (key int)
-//               | user (key string) | id                            -> "" (empty)
+//               | id (key string) | user                            -> "" (empty)
 //   users       user id bytes                                       -> record(user)
 //
 // A user's documents of one model are one contiguous range (its database). The owners table
@@ -99,8 +98,10 @@ std::string gindex_key(uint32_t model_id, uint32_t partition, std::string_view f
 struct gindex_entry {
   std::string_view value_part;
   std::string_view created_part;
-  std::string user;
-  std::string_view id;
+  /// createdAt and id: the order of entries of one value, unique per document.
+  std::string_view order_part;
+  std::string id;
+  std::string_view user;
 };
 bool split_gindex_key(std::string_view key, size_t field_prefix_size, gindex_entry& out);
 

@@ -80,7 +80,15 @@ private:
       return true;
     }
     if (token == tie_token_) {
-      hits_.push_back(query_hit{std::move(tuple), std::string{body}});
+      // A tie with the k-th hit: keep the best k of the tie group (a bounded heap), not every
+      // tie, so a large group (one value of a low-cardinality sort field) costs no memory.
+      if (!tie_heap_) {
+        std::make_heap(hits_.begin(), hits_.end(), [&](const query_hit& a, const query_hit& b) {
+          return compare_sort_tuples(a.tuple, b.tuple, q_.order_by) < 0;
+        });
+        tie_heap_ = true;
+      }
+      offer_heap(std::move(tuple), body);
       return true;
     }
     // Past the k-th hit's sort key: later candidates can only sort after it.
@@ -120,6 +128,7 @@ private:
   bool streaming_;
   bool need_all_;
   bool done_collecting_ = false;
+  bool tie_heap_ = false;
   std::vector<query_hit> hits_;
   std::string tie_token_;
   uint64_t examined_ = 0;
@@ -418,13 +427,15 @@ private:
     return stable_hash(enc) % layout_.user_mod == layout_.user_rem;
   }
 
-  // Walks index entries in `r`; `by_created` makes the createdAt part the tie token, otherwise
-  // the value part is.
-  caf::error walk_index(const std::string& field, key_range r, bool reverse, bool by_created,
+  // What identifies ties in a streaming index scan: entries with equal tokens tie.
+  enum class token { value, created, order };
+
+  // Walks index entries in `r`, offering each entry's token (see token).
+  caf::error walk_index(const std::string& field, key_range r, bool reverse, token tk,
                         collector& col) {
     auto fp_size = field_prefix(field).size();
     if (layout_.global_index)
-      return walk_gindex(fp_size, r, reverse, by_created, col);
+      return walk_gindex(fp_size, r, reverse, tk, col);
     return scan_range(txn_, layout_.index, r, reverse, [&](storage::cursor& c, caf::error& err) {
       doc_keys::index_entry e;
       if (!doc_keys::split_index_key(c.key(), fp_size, e)) {
@@ -438,12 +449,16 @@ private:
         err = std::move(body.error());
         return false;
       }
-      return col.offer(*body, by_created ? e.created_part : e.value_part);
+      // The order part: createdAt, shard and id (this partition's entries are in id order
+      // within one createdAt).
+      auto order = c.key().substr(fp_size + e.value_part.size());
+      return col.offer(*body, tk == token::value     ? e.value_part
+                              : tk == token::created ? e.created_part
+                                                     : order);
     });
   }
 
-  caf::error walk_gindex(size_t fp_size, key_range r, bool reverse, bool by_created,
-                         collector& col) {
+  caf::error walk_gindex(size_t fp_size, key_range r, bool reverse, token tk, collector& col) {
     return scan_range(txn_, layout_.index, r, reverse, [&](storage::cursor& c, caf::error& err) {
       doc_keys::gindex_entry e;
       if (!doc_keys::split_gindex_key(c.key(), fp_size, e)) {
@@ -457,7 +472,9 @@ private:
       }
       if (body->empty())
         return true; // the document is gone; its index removal is still in the outbox
-      return col.offer(*body, by_created ? e.created_part : e.value_part);
+      return col.offer(*body, tk == token::value     ? e.value_part
+                              : tk == token::created ? e.created_part
+                                                     : e.order_part);
     });
   }
 
@@ -470,7 +487,11 @@ private:
       storage::append_key_int(pos, pq_.after[0].as_int());
       seek_to(r, pos, reverse);
     }
-    if (auto err = walk_index(eq.path, r, reverse, true, col))
+    // Ordered by createdAt alone, the sort tuple is (createdAt, id) with the id in the same
+    // direction: the entries' own order, so every entry is its own tie group and the scan stops
+    // at exactly k hits. With more sort keys, entries of one createdAt tie.
+    auto tk = keys_.size() == 1 ? token::order : token::created;
+    if (auto err = walk_index(eq.path, r, reverse, tk, col))
       return err;
     return col.finish(true);
   }
@@ -484,7 +505,7 @@ private:
     }
     if (!pq_.after.empty())
       seek_to(r, value_prefix(field, pq_.after[0]), reverse);
-    if (auto err = walk_index(field, r, reverse, false, col))
+    if (auto err = walk_index(field, r, reverse, token::value, col))
       return err;
     return col.finish(true);
   }
@@ -493,7 +514,7 @@ private:
                                              const std::vector<key_range>& ranges) {
     collector col{pq_, false};
     for (auto& r : ranges)
-      if (auto err = walk_index(field, r, false, false, col))
+      if (auto err = walk_index(field, r, false, token::value, col))
         return err;
     return col.finish(true);
   }

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -94,26 +95,35 @@ private:
 };
 
 /// Command-line flags shared by the benchmarks: --quick (CI size), --dir DIR (data directory;
-/// a fresh temporary one by default, removed at exit).
+/// a fresh temporary one by default, removed at exit), --only SECTION (run one section of a
+/// benchmark that has several, e.g. `--only users`; for profiling).
 struct options {
   bool quick = false;
   std::string dir;
+  std::string only;
   bool own_dir = false;
 
-  options(int argc, char** argv) {
+  /// `sections`: the names --only accepts (none: the benchmark has one section).
+  options(int argc, char** argv, std::initializer_list<std::string_view> sections = {}) {
     for (int i = 1; i < argc; ++i) {
       std::string_view a{argv[i]};
       if (a == "--quick") {
         quick = true;
       } else if (a == "--dir" && i + 1 < argc) {
         dir = argv[++i];
+      } else if (a == "--only" && i + 1 < argc) {
+        only = argv[++i];
       } else if (a == "--help" || a == "-h") {
-        std::printf("usage: %s [--quick] [--dir DIR]\n", argv[0]);
+        std::printf("usage: %s [--quick] [--dir DIR] [--only SECTION]\n", argv[0]);
         std::exit(0);
       } else {
         std::fprintf(stderr, "unknown option: %s\n", argv[i]);
         std::exit(2);
       }
+    }
+    if (!only.empty() && std::find(sections.begin(), sections.end(), only) == sections.end()) {
+      std::fprintf(stderr, "unknown section for --only: %s\n", only.c_str());
+      std::exit(2);
     }
     if (dir.empty()) {
       std::string tmpl = (std::filesystem::temp_directory_path() / "debros-bench-XXXXXX").string();
@@ -131,6 +141,9 @@ struct options {
       std::filesystem::remove_all(dir, ec);
     }
   }
+  /// Whether section `name` runs (all do without --only).
+  bool runs(std::string_view name) const { return only.empty() || only == name; }
+
   /// A fresh sub-directory for one measurement.
   std::string fresh(const std::string& name) const {
     auto p = std::filesystem::path{dir} / name;

@@ -643,77 +643,83 @@ void user_scoped_benchmarks(const options& opt) {
 } // namespace
 
 int main(int argc, char** argv) {
-  options opt{argc, argv};
+  options opt{argc, argv, {"creates", "reads", "users"}};
   uint64_t docs = opt.quick ? 20000 : 1000000;
   uint64_t creates = opt.quick ? 20000 : 500000;
   uint64_t raw_fsync_n = opt.quick ? 500 : 10000;
 
-  // Creates: engine against raw LMDB writing the same keys.
-  double raw_each[2];
-  double raw_one[2];
-  for (int a = 0; a < 2; ++a) {
-    raw_each[a] = raw_creates_fsync_each(opt.fresh("raw-each"), raw_fsync_n, a == 1);
-    raw_one[a] = raw_creates_one_txn(opt.fresh("raw-one"), creates, a == 1);
+  if (opt.runs("creates")) {
+    // Creates: engine against raw LMDB writing the same keys.
+    double raw_each[2];
+    double raw_one[2];
+    for (int a = 0; a < 2; ++a) {
+      raw_each[a] = raw_creates_fsync_each(opt.fresh("raw-each"), raw_fsync_n, a == 1);
+      raw_one[a] = raw_creates_one_txn(opt.fresh("raw-one"), creates, a == 1);
+    }
+    struct config {
+      const char* mode;
+      bool by_author;
+    };
+    for (auto [mode, by_author] :
+         {config{"async", true}, config{"threads", true}, config{"async", false}}) {
+      auto rt =
+          start(opt.fresh(std::string{"creates-"} + mode + index_label(by_author)), by_author);
+      auto r = std::string_view{mode} == "async" ? engine_creates_async(*rt, 64, creates)
+                                                 : engine_creates_threads(*rt, 64, creates);
+      auto st = rt->writer().stats();
+      line("engine_create", r.ops_per_s, r.lat.percentile(50), r.lat.percentile(99),
+           "lmdb_same_keys_fsync_per_doc", raw_each[by_author])
+          .str("callers", mode)
+          .str("indexes", index_label(by_author))
+          .num("concurrency", 64)
+          .num("docs", static_cast<double>(creates))
+          .num("single_txn_ops_per_s", raw_one[by_author])
+          .num("ratio_vs_single_txn", r.ops_per_s / raw_one[by_author])
+          .num("avg_batch", st.commits ? static_cast<double>(st.requests) / st.commits : 0)
+          .num("commit_us_avg",
+               st.commits ? static_cast<double>(st.commit_us_total) / st.commits : 0)
+          .num("commits_per_s",
+               static_cast<double>(st.commits) * r.ops_per_s / static_cast<double>(creates))
+          .num("rss_mb", peak_rss_mb())
+          .print();
+    }
   }
-  struct config {
-    const char* mode;
-    bool by_author;
-  };
-  for (auto [mode, by_author] :
-       {config{"async", true}, config{"threads", true}, config{"async", false}}) {
-    auto rt = start(opt.fresh(std::string{"creates-"} + mode + index_label(by_author)), by_author);
-    auto r = std::string_view{mode} == "async" ? engine_creates_async(*rt, 64, creates)
-                                               : engine_creates_threads(*rt, 64, creates);
-    auto st = rt->writer().stats();
-    line("engine_create", r.ops_per_s, r.lat.percentile(50), r.lat.percentile(99),
-         "lmdb_same_keys_fsync_per_doc", raw_each[by_author])
-        .str("callers", mode)
-        .str("indexes", index_label(by_author))
-        .num("concurrency", 64)
-        .num("docs", static_cast<double>(creates))
-        .num("single_txn_ops_per_s", raw_one[by_author])
-        .num("ratio_vs_single_txn", r.ops_per_s / raw_one[by_author])
-        .num("avg_batch", st.commits ? static_cast<double>(st.requests) / st.commits : 0)
-        .num("commit_us_avg", st.commits ? static_cast<double>(st.commit_us_total) / st.commits : 0)
-        .num("commits_per_s",
-             static_cast<double>(st.commits) * r.ops_per_s / static_cast<double>(creates))
+  if (opt.runs("reads")) {
+    // A loaded store for reads.
+    auto rt = start(opt.fresh("reads"));
+    auto ids = load(*rt, docs);
+    uint64_t get_n = opt.quick ? 100000 : 2000000;
+    auto raw_get = gets(*rt, ids, get_n, true);
+    auto eng_get = gets(*rt, ids, get_n, false);
+    line("engine_get_by_id", eng_get.first, eng_get.second.percentile(50),
+         eng_get.second.percentile(99), "lmdb_get_same_key", raw_get.first)
+        .num("threads", 2)
+        .num("docs", static_cast<double>(docs))
+        .num("rss_mb", peak_rss_mb())
+        .print();
+
+    int qn = opt.quick ? 200 : 1000;
+    auto raw_q = raw_queries(*rt, qn);
+    auto eng_q = engine_queries(*rt, qn);
+    line("engine_query_indexed_eq_created_desc_20", 1e6 / eng_q.percentile(50),
+         eng_q.percentile(50), eng_q.percentile(99), "lmdb_same_index_walk",
+         1e6 / raw_q.percentile(50))
+        .num("docs", static_cast<double>(docs))
+        .num("baseline_p50_us", raw_q.percentile(50))
+        .num("rss_mb", peak_rss_mb())
+        .print();
+
+    uint64_t examined = 0;
+    int runs = opt.quick ? 3 : 5;
+    auto raw_scan = raw_scan_docs_per_s(*rt, docs, runs);
+    auto eng_scan = engine_scan_docs_per_s(*rt, docs, runs, examined);
+    line("engine_scan_filter", eng_scan, 0, 0, "lmdb_cursor_walk", raw_scan)
+        .num("docs", static_cast<double>(docs))
+        .num("examined", static_cast<double>(examined))
         .num("rss_mb", peak_rss_mb())
         .print();
   }
-
-  // A loaded store for reads.
-  auto rt = start(opt.fresh("reads"));
-  auto ids = load(*rt, docs);
-  uint64_t get_n = opt.quick ? 100000 : 2000000;
-  auto raw_get = gets(*rt, ids, get_n, true);
-  auto eng_get = gets(*rt, ids, get_n, false);
-  line("engine_get_by_id", eng_get.first, eng_get.second.percentile(50),
-       eng_get.second.percentile(99), "lmdb_get_same_key", raw_get.first)
-      .num("threads", 2)
-      .num("docs", static_cast<double>(docs))
-      .num("rss_mb", peak_rss_mb())
-      .print();
-
-  int qn = opt.quick ? 200 : 1000;
-  auto raw_q = raw_queries(*rt, qn);
-  auto eng_q = engine_queries(*rt, qn);
-  line("engine_query_indexed_eq_created_desc_20", 1e6 / eng_q.percentile(50), eng_q.percentile(50),
-       eng_q.percentile(99), "lmdb_same_index_walk", 1e6 / raw_q.percentile(50))
-      .num("docs", static_cast<double>(docs))
-      .num("baseline_p50_us", raw_q.percentile(50))
-      .num("rss_mb", peak_rss_mb())
-      .print();
-
-  uint64_t examined = 0;
-  int runs = opt.quick ? 3 : 5;
-  auto raw_scan = raw_scan_docs_per_s(*rt, docs, runs);
-  auto eng_scan = engine_scan_docs_per_s(*rt, docs, runs, examined);
-  line("engine_scan_filter", eng_scan, 0, 0, "lmdb_cursor_walk", raw_scan)
-      .num("docs", static_cast<double>(docs))
-      .num("examined", static_cast<double>(examined))
-      .num("rss_mb", peak_rss_mb())
-      .print();
-  rt.reset();
-  user_scoped_benchmarks(opt);
+  if (opt.runs("users"))
+    user_scoped_benchmarks(opt);
   return 0;
 }

@@ -387,10 +387,13 @@ value extract_msgpack(std::string_view doc_msgpack, std::string_view path) {
 int compare_sort_tuples(const std::vector<value>& a, const std::vector<value>& b,
                         const std::vector<sort_key>& keys) noexcept {
   // Tuples of other lengths cannot come from sort_tuple; compare them anyway, never read past.
+  // The id after the keys follows the direction of the last key (ascending without keys), so
+  // that an index scanned backwards for a descending order yields ties in their final order.
+  bool id_descending = !keys.empty() && keys.back().descending;
   size_t n = std::min(a.size(), b.size());
   for (size_t i = 0; i < n; ++i) {
     int c = compare(a[i], b[i]);
-    if (i < keys.size() && keys[i].descending)
+    if (i < keys.size() ? keys[i].descending : id_descending)
       c = -c;
     if (c != 0)
       return c;

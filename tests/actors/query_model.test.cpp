@@ -169,10 +169,23 @@ void check_random_queries(runtime_fixture& f, const std::string& model, bool use
   std::mt19937_64 rng{seed};
   auto handle = f.rt->model(model);
   std::vector<value> docs;
-  for (int i = 0; i < 400; ++i) {
+  for (int i = 0; i < 200; ++i) {
     auto d = handle.create(random_doc(rng, user_scoped));
     REQUIRE(d);
     docs.push_back(*d);
+  }
+  // Batches: 100 documents share one createdAt, so orders by createdAt have large tie groups.
+  for (int b = 0; b < 2; ++b) {
+    std::vector<value> batch;
+    for (int i = 0; i < 100; ++i)
+      batch.push_back(random_doc(rng, user_scoped));
+    auto ids = handle.create_batch(batch);
+    REQUIRE(ids);
+    for (auto& id : *ids) {
+      auto d = handle.get(id);
+      REQUIRE(d);
+      docs.push_back(*d);
+    }
   }
   // Some updates and deletes, so indexes have moved and removed entries.
   for (int i = 0; i < 40; ++i) {

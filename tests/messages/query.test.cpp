@@ -1018,7 +1018,8 @@ TEST_CASE("sort tuples hold the sort values and then the id", "[messages][query]
   }
 }
 
-TEST_CASE("sort tuples compare by key direction, then by id ascending", "[messages][query]") {
+TEST_CASE("sort tuples compare by key direction, then by id in the last key's direction",
+          "[messages][query]") {
   std::vector<sort_key> asc = {{"t", false}};
   std::vector<sort_key> desc = {{"t", true}};
   auto t = [](value key, value id) { return std::vector<value>{std::move(key), std::move(id)}; };
@@ -1027,11 +1028,12 @@ TEST_CASE("sort tuples compare by key direction, then by id ascending", "[messag
     CHECK(compare_sort_tuples(t(1, "b"), t(2, "a"), desc) > 0);
     CHECK(compare_sort_tuples(t(2.5, "a"), t(2, "a"), asc) > 0);
   }
-  SECTION("ties go to the smaller id, whatever the key direction") {
+  SECTION("ties are ordered by id in the direction of the last key") {
     CHECK(compare_sort_tuples(t(1, "a"), t(1, "b"), asc) < 0);
-    CHECK(compare_sort_tuples(t(1, "a"), t(1, "b"), desc) < 0);
-    CHECK(compare_sort_tuples(t(1, "a"), t(1.0, "b"), desc) < 0);
+    CHECK(compare_sort_tuples(t(1, "a"), t(1, "b"), desc) > 0);
+    CHECK(compare_sort_tuples(t(1, "a"), t(1.0, "b"), desc) > 0);
     CHECK(compare_sort_tuples(t(1, "a"), t(1, "a"), desc) == 0);
+    CHECK(compare_sort_tuples({value{"a"}}, {value{"b"}}, {}) < 0); // no keys: ascending
   }
   SECTION("nulls come first ascending and last descending; types by rank") {
     CHECK(compare_sort_tuples(t(value{}, "z"), t(false, "a"), asc) < 0);
@@ -1044,7 +1046,9 @@ TEST_CASE("sort tuples compare by key direction, then by id ascending", "[messag
     auto u = [](value a, value b, value id) { return std::vector<value>{a, b, id}; };
     CHECK(compare_sort_tuples(u(1, 9, "z"), u(2, 0, "a"), two) < 0);
     CHECK(compare_sort_tuples(u(1, 9, "z"), u(1, 0, "a"), two) < 0);
-    CHECK(compare_sort_tuples(u(1, 0, "a"), u(1, 0, "b"), two) < 0);
+    CHECK(compare_sort_tuples(u(1, 0, "a"), u(1, 0, "b"), two) > 0); // b is descending
+    std::vector<sort_key> last_asc = {{"a", true}, {"b", false}};
+    CHECK(compare_sort_tuples(u(1, 0, "a"), u(1, 0, "b"), last_asc) < 0);
   }
   SECTION("tuples of unexpected lengths compare without reading past their end") {
     CHECK(compare_sort_tuples({}, t(1, "a"), asc) < 0);

@@ -118,14 +118,14 @@ TEST_CASE("userIn and global-index queries over HTTP", "[net][e2e][users]") {
                     R"({"where": [["isPublic", "=", true]], "orderBy": [["createdAt", "desc"]]})");
   REQUIRE(pub.status == 200);
   CHECK(texts(*pub.body.find("docs")) == std::vector<std::string>{"alice0", "bob0", "carol0"});
-  // Newest first (notes of one millisecond tie and come in id order).
+  // Newest first (notes of one millisecond come in id order, descending like createdAt).
   auto& docs = pub.body.find("docs")->as_array();
   for (size_t i = 1; i < docs.size(); ++i) {
     auto newer = docs[i - 1].find("createdAt")->as_int(),
          older = docs[i].find("createdAt")->as_int();
     CHECK(newer >= older);
     if (newer == older)
-      CHECK(docs[i - 1].find("id")->as_string() < docs[i].find("id")->as_string());
+      CHECK(docs[i - 1].find("id")->as_string() > docs[i].find("id")->as_string());
   }
 
   auto all = f.call("POST", "/v1/models/Note/query", R"({"aggregate": {"fn": "count"}})");

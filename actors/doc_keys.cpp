@@ -80,20 +80,38 @@ std::string index_key(uint32_t model_id, uint32_t shard, std::string_view field,
   return out;
 }
 
-bool split_index_key(std::string_view key, size_t field_prefix_size, index_entry& out) noexcept {
+namespace {
+
+// The value and createdAt parts that index and global index keys share after the field prefix;
+// `rest` is left after them. False for a malformed key.
+bool split_value_created(std::string_view key, size_t field_prefix_size,
+                         std::string_view& value_part, std::string_view& created_part,
+                         std::string_view& rest) noexcept {
   if (key.size() < field_prefix_size)
     return false;
-  auto rest = key.substr(field_prefix_size);
+  rest = key.substr(field_prefix_size);
   auto start = rest;
   if (!storage::skip_key(rest))
     return false;
-  out.value_part = start.substr(0, start.size() - rest.size());
-  // createdAt: a number key (tag + 10 bytes), then the shard (2 bytes), then the id.
-  if (rest.size() < 13 || static_cast<uint8_t>(rest[0]) != storage::key_tag::number)
+  value_part = start.substr(0, start.size() - rest.size());
+  // createdAt: a number key (tag + 10 bytes).
+  if (rest.size() < 11 || static_cast<uint8_t>(rest[0]) != storage::key_tag::number)
     return false;
-  out.created_part = rest.substr(0, 11);
-  out.shard = storage::read_u16(rest.substr(11));
-  out.id = rest.substr(13);
+  created_part = rest.substr(0, 11);
+  rest.remove_prefix(11);
+  return true;
+}
+
+} // namespace
+
+bool split_index_key(std::string_view key, size_t field_prefix_size, index_entry& out) noexcept {
+  // After createdAt: the shard (2 bytes), then the id.
+  std::string_view rest;
+  if (!split_value_created(key, field_prefix_size, out.value_part, out.created_part, rest) ||
+      rest.size() < 2)
+    return false;
+  out.shard = storage::read_u16(rest);
+  out.id = rest.substr(2);
   return true;
 }
 
@@ -175,23 +193,16 @@ std::string gindex_key(uint32_t model_id, uint32_t partition, std::string_view f
 }
 
 bool split_gindex_key(std::string_view key, size_t field_prefix_size, gindex_entry& out) {
-  if (key.size() < field_prefix_size)
+  // After createdAt: the id (key string), then the user.
+  std::string_view rest;
+  if (!split_value_created(key, field_prefix_size, out.value_part, out.created_part, rest))
     return false;
-  auto rest = key.substr(field_prefix_size);
-  auto start = rest;
-  if (!storage::skip_key(rest))
-    return false;
-  out.value_part = start.substr(0, start.size() - rest.size());
-  if (rest.size() < 11 || static_cast<uint8_t>(rest[0]) != storage::key_tag::number)
-    return false;
-  out.created_part = rest.substr(0, 11);
-  auto order_start = rest;
-  rest.remove_prefix(11);
+  auto order_start = out.created_part.data();
   auto id = storage::read_key(rest);
   if (!id || !id->is_string() || rest.empty())
     return false;
   out.id = id->as_string();
-  out.order_part = order_start.substr(0, order_start.size() - rest.size());
+  out.order_part = std::string_view{order_start, static_cast<size_t>(rest.data() - order_start)};
   out.user = rest;
   return true;
 }

@@ -23,25 +23,6 @@ struct field_ref {
   std::string_view bytes;      // an array or object inside msgpack: the whole item
 };
 
-int rank(kind k) noexcept {
-  switch (k) {
-  case kind::null:
-    return 0;
-  case kind::boolean:
-    return 1;
-  case kind::integer:
-  case kind::real:
-    return 2;
-  case kind::string:
-    return 3;
-  case kind::array:
-    return 4;
-  case kind::object:
-    return 5;
-  }
-  return 6;
-}
-
 bool is_scalar(kind k) noexcept {
   return k == kind::boolean || k == kind::integer || k == kind::real || k == kind::string;
 }
@@ -201,7 +182,7 @@ value materialize(const field_ref& f) {
 }
 
 bool equals(const field_ref& f, const value& x) {
-  if (rank(f.type) != type_rank(x))
+  if (type_rank(f.type) != type_rank(x))
     return false;
   if (f.type == kind::null)
     return true;
@@ -249,7 +230,7 @@ bool array_contains(const field_ref& f, const value& x) {
 // Stores the order of `f` against `x` in `out` when both are scalars of one type; false when
 // they cannot be ordered (different types, null, arrays, objects): such conditions never match.
 bool ordered(const field_ref& f, const value& x, int& out) noexcept {
-  if (!is_scalar(f.type) || rank(f.type) != type_rank(x))
+  if (!is_scalar(f.type) || type_rank(f.type) != type_rank(x))
     return false;
   out = compare_scalar(f, x);
   return true;
@@ -289,7 +270,7 @@ bool eval_cond(const query_expr& e, const field_ref& f) {
   case query_op::eq:
     return equals(f, x);
   case query_op::ne:
-    return x.is_null() ? present : rank(f.type) == type_rank(x) && !equals(f, x);
+    return x.is_null() ? present : type_rank(f.type) == type_rank(x) && !equals(f, x);
   case query_op::gt:
     return ordered(f, x, c) && c > 0;
   case query_op::ge:

@@ -94,7 +94,11 @@ int compare_int_double(int64_t i, double d) noexcept {
 }
 
 int type_rank(const value& x) noexcept {
-  switch (x.type()) {
+  return type_rank(x.type());
+}
+
+int type_rank(kind k) noexcept {
+  switch (k) {
   case kind::null:
     return 0;
   case kind::boolean:

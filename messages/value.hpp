@@ -135,6 +135,8 @@ int compare_int_double(int64_t i, double d) noexcept;
 /// The value category used by "comparisons between different types never match": integers
 /// and reals share one category (number).
 int type_rank(const value& x) noexcept;
+/// The same rank for a kind (integer and real share one).
+int type_rank(kind k) noexcept;
 
 // -- inline definitions that need `value` complete --------------------------------------------
 

@@ -48,15 +48,27 @@ caf::expected<std::string> encode_record(const value& x) {
   return out;
 }
 
-caf::expected<std::string_view> record_body(std::string_view bytes, std::string_view what) {
-  // Assert after read: version known and the body is exactly one msgpack item.
+namespace {
+
+// The body after a known version byte.
+caf::expected<std::string_view> versioned_body(std::string_view bytes, std::string_view what) {
   if (bytes.empty())
     return make_error(errc::corruption, std::string{what} + ": empty record");
   auto version = static_cast<uint8_t>(bytes[0]);
   if (version != record_version)
     return make_error(errc::corruption,
                       std::string{what} + ": unknown record version " + std::to_string(version));
-  auto body = bytes.substr(1);
+  return bytes.substr(1);
+}
+
+} // namespace
+
+caf::expected<std::string_view> record_body(std::string_view bytes, std::string_view what) {
+  // Assert after read: version known and the body is exactly one msgpack item.
+  auto checked = versioned_body(bytes, what);
+  if (!checked)
+    return checked.error();
+  auto body = *checked;
   if (!well_formed(body))
     return make_error(errc::corruption, std::string{what} + ": malformed record body");
   return body;
@@ -70,13 +82,10 @@ caf::expected<value> decode_body(std::string_view body, std::string_view what) {
 }
 
 caf::expected<value> decode_record(std::string_view bytes, std::string_view what) {
-  if (bytes.empty())
-    return make_error(errc::corruption, std::string{what} + ": empty record");
-  auto version = static_cast<uint8_t>(bytes[0]);
-  if (version != record_version)
-    return make_error(errc::corruption,
-                      std::string{what} + ": unknown record version " + std::to_string(version));
-  return decode_body(bytes.substr(1), what);
+  auto body = versioned_body(bytes, what);
+  if (!body)
+    return body.error();
+  return decode_body(*body, what);
 }
 
 } // namespace debros::storage

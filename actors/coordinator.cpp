@@ -154,12 +154,17 @@ std::vector<target> targets_of(const engine& eng, const model_entry& e, const qu
   std::vector<target> out;
   auto& def = e.def();
   if (def.scope == model_scope::global) {
-    if (auto pruned = shards_for_query(def, q))
+    // The shards the shard key allows; else a global index that answers; else every shard.
+    if (auto pruned = shards_for_query(def, q)) {
       for (auto s : *pruned)
         out.push_back(target{target::kind::shard, s, {}});
-    else
+    } else if (auto parts = gindex_targets(e, q)) {
+      for (auto p : *parts)
+        out.push_back(target{target::kind::gindex, p, {}});
+    } else {
       for (uint32_t s = 0; s < e.shards.size(); ++s)
         out.push_back(target{target::kind::shard, s, {}});
+    }
     return out;
   }
   auto users = q.user_in;

@@ -43,12 +43,16 @@ std::vector<std::string> index_keys(const model_entry& e, const doc_place& place
   return out;
 }
 
-// Global index entries of a user-scoped document, by partition.
+// Global index entries of a document, by partition. The owner part is the user of a
+// user-scoped document, the shard (2 bytes) of a global one.
 std::vector<std::pair<uint32_t, std::string>>
 gindex_keys(const model_entry& e, const doc_place& place, const value& doc) {
   std::vector<std::pair<uint32_t, std::string>> out;
-  if (!place.user_scoped())
+  if (e.global_indexed.empty())
     return out;
+  std::string owner = place.user;
+  if (!place.user_scoped())
+    storage::append_u16(owner, static_cast<uint16_t>(place.shard));
   auto& id = doc.find("id")->as_string();
   auto created = created_of(doc);
   for (auto& f : e.def().fields) {
@@ -56,7 +60,7 @@ gindex_keys(const model_entry& e, const doc_place& place, const value& doc) {
       continue;
     auto& v = field_of(doc, f.name);
     auto p = doc_keys::gindex_partition_of(v);
-    out.emplace_back(p, doc_keys::gindex_key(e.id, p, f.name, v, created, place.user, id));
+    out.emplace_back(p, doc_keys::gindex_key(e.id, p, f.name, v, created, owner, id));
   }
   return out;
 }

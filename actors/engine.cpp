@@ -75,15 +75,14 @@ caf::expected<std::shared_ptr<model_entry>> engine::make_entry(uint32_t id, mode
   return entry;
 }
 
-// Global models: their shards. User-scoped models: their global index partitions (user
+// Global index partitions of fields indexed "global"; global models: their shards (user
 // databases are activated on demand by the hosts).
 void engine::spawn_partitions(const std::shared_ptr<model_entry>& entry) {
-  if (entry->def().scope == model_scope::user) {
-    if (!entry->global_indexed.empty())
-      for (uint32_t p = 0; p < doc_keys::gindex_partitions; ++p)
-        entry->gindex.push_back(spawn_gindex(sys_, gindex_config{entry, p, &env_, &writer_}));
+  if (!entry->global_indexed.empty())
+    for (uint32_t p = 0; p < doc_keys::gindex_partitions; ++p)
+      entry->gindex.push_back(spawn_gindex(sys_, gindex_config{entry, p, &env_, &writer_}));
+  if (entry->def().scope == model_scope::user)
     return;
-  }
   for (uint32_t s = 0; s < entry->def().sharding.count; ++s)
     entry->shards.push_back(
         spawn_shard(sys_, shard_config{entry, doc_place{s, {}}, &env_, &writer_, {}, {}, &gens_}));

@@ -144,6 +144,7 @@ gindex_actor::behavior_type gindex_main(self_ptr self, gindex_config cfg) {
   st.layout.model_id = cfg.entry->id;
   st.layout.index_base = doc_keys::gindex_prefix(cfg.entry->id, cfg.partition);
   st.layout.global_index = true;
+  st.layout.owner_is_shard = cfg.entry->def().scope == model_scope::global;
   st.layout.indexed = cfg.entry->global_indexed;
   st.acks = std::make_shared<ack_channel>(caf::weak_actor_ptr{self->ctrl()});
   st.cfg = std::move(cfg);

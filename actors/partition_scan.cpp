@@ -465,7 +465,15 @@ private:
         err = make_error(errc::corruption, "malformed global index entry of " + def_.name);
         return false;
       }
-      auto body = fetch_key(doc_keys::user_doc_key(layout_.model_id, e.user, e.id), e.id);
+      if (layout_.owner_is_shard && e.user.size() != 2) {
+        err = make_error(errc::corruption, "malformed global index entry of " + def_.name);
+        return false;
+      }
+      auto body =
+          fetch_key(layout_.owner_is_shard
+                        ? doc_keys::doc_key(layout_.model_id, storage::read_u16(e.user), e.id)
+                        : doc_keys::user_doc_key(layout_.model_id, e.user, e.id),
+                    e.id);
       if (!body) {
         err = std::move(body.error());
         return false;

@@ -44,9 +44,11 @@ struct partition_layout {
   uint32_t shard = 0;
   uint32_t model_id = 0;
   /// A global index partition (doc_keys.hpp "gindex"): entries name their owner and documents
-  /// are read from the owner's database; an entry whose document is gone is skipped (its
-  /// removal is still in the outbox).
+  /// are read from the owner's database (or, with `owner_is_shard`, from the shard the entry
+  /// names: a global model); an entry whose document is gone is skipped (its removal is still
+  /// in the outbox).
   bool global_index = false;
+  bool owner_is_shard = false;
   /// Scans of every user's database (`docs_prefix` covers the model): when `user_mod` is not
   /// zero, only users with stable_hash(key of user) % user_mod == user_rem are this
   /// partition's.

@@ -1,9 +1,9 @@
-// Test helper: writes user-scoped documents with a global index until killed, printing one line
-// per acknowledged operation. Used by gindex_crash.test.cpp, which SIGKILLs it mid-stream.
+// Test helper: writes documents with a global index until killed, printing one line per
+// acknowledged operation. Used by gindex_crash.test.cpp, which SIGKILLs it mid-stream.
 //
 // Usage: debros-test-crash-userdocs DIR SEED
 // Keeps 16 operations in flight: creates (60%), updates flipping isPublic (25%) and deletes
-// (15%) of documents it created, for 50 users.
+// (15%) of documents it created, in a user-scoped model (50 users) and a global one (4 shards).
 #include <atomic>
 #include <cstdio>
 #include <mutex>
@@ -23,6 +23,12 @@ constexpr std::string_view post_model = R"({
              "isPublic": {"type": "boolean", "default": false, "index": "global"}}
 })";
 
+constexpr std::string_view item_model = R"({
+  "fields": {"title": {"type": "string"},
+             "isPublic": {"type": "boolean", "default": false, "index": "global"}},
+  "sharding": {"strategy": "hash", "count": 4}
+})";
+
 int main(int argc, char** argv) {
   if (argc != 3)
     return 2;
@@ -30,14 +36,14 @@ int main(int argc, char** argv) {
   o.data_dir = argv[1];
   o.scheduler_threads = 2;
   auto rt = runtime::start(o);
-  if (!rt || !(*rt)->define_json("Post", post_model)) {
+  if (!rt || !(*rt)->define_json("Post", post_model) || !(*rt)->define_json("Item", item_model)) {
     std::fprintf(stderr, "start failed\n");
     return 1;
   }
   auto& eng = (*rt)->engine();
   std::mutex mtx;
   std::mt19937_64 rng{std::stoull(argv[2])};
-  std::vector<std::string> ids;
+  std::vector<std::pair<std::string, std::string>> ids; // model, id
   std::function<void()> next;
   next = [&] {
     std::lock_guard<std::mutex> guard{mtx};
@@ -53,24 +59,26 @@ int main(int argc, char** argv) {
       };
     };
     if (ids.empty() || pick < 60) {
-      auto user = "u" + std::to_string(rng() % 50);
-      eng.create("Post",
-                 value{object{{"userId", user}, {"title", "t"}, {"isPublic", rng() % 2 == 0}}},
-                 [&, cb = done("create")](caf::expected<value> r) {
+      std::string model = rng() % 2 == 0 ? "Post" : "Item";
+      object doc{{"title", "t"}, {"isPublic", rng() % 2 == 0}};
+      if (model == "Post")
+        doc.set("userId", "u" + std::to_string(rng() % 50));
+      eng.create(model, value{std::move(doc)},
+                 [&, model, cb = done("create")](caf::expected<value> r) {
                    if (r) {
                      std::lock_guard<std::mutex> g{mtx};
-                     ids.push_back(r->find("id")->as_string());
+                     ids.emplace_back(model, r->find("id")->as_string());
                    }
                    cb(r);
                  });
     } else if (pick < 85) {
-      auto id = ids[rng() % ids.size()];
-      eng.update("Post", id, value{object{{"isPublic", rng() % 2 == 0}}}, false, done("update"));
+      auto [model, id] = ids[rng() % ids.size()];
+      eng.update(model, id, value{object{{"isPublic", rng() % 2 == 0}}}, false, done("update"));
     } else {
       auto i = rng() % ids.size();
-      auto id = ids[i];
+      auto [model, id] = ids[i];
       ids.erase(ids.begin() + static_cast<long>(i));
-      eng.remove("Post", id, done("delete"));
+      eng.remove(model, id, done("delete"));
     }
   };
   for (int i = 0; i < 16; ++i)

@@ -1,7 +1,8 @@
 // Differential test of the query engine: random queries over random documents must give exactly
 // what a direct evaluation of the query over every document gives (messages/query_eval.cpp),
 // whichever access path answers them: shard scans and indexes, user databases, global index
-// partitions, scans of every user's database; pages, cursors, totals and aggregates.
+// partitions (of a global model's `c` and a user-scoped model's `a` and `b`), scans of every
+// user's database; pages, cursors, totals and aggregates.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -19,7 +20,7 @@ constexpr std::string_view global_model = R"({
   "fields": {
     "a": {"type": "number", "index": true},
     "b": {"type": "string", "index": true},
-    "c": {"type": "number"}
+    "c": {"type": "number", "index": "global"}
   },
   "sharding": {"strategy": "hash", "count": 4}
 })";

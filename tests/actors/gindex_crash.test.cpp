@@ -18,14 +18,11 @@ std::set<std::string> ids_of(const query_result& r) {
   return out;
 }
 
-} // namespace
-
-TEST_CASE("after SIGKILL at any point, the global index agrees with the documents",
-          "[actors][users][durability]") {
+void kill_rounds(int rounds, uint32_t seed) {
   temp_dir dir;
-  std::mt19937 rng{20261122};
+  std::mt19937 rng{seed};
   size_t rounds_with_pending_work = 0;
-  for (int round = 0; round < 5; ++round) {
+  for (int round = 0; round < rounds; ++round) {
     int kill_after = 50 + static_cast<int>(rng() % 600);
     INFO("round " << round << ", killed after " << kill_after << " acks");
     {
@@ -94,4 +91,17 @@ TEST_CASE("after SIGKILL at any point, the global index agrees with the document
     CHECK(*r->count((*rt)->env().get_table("outbox")) <= 8); // only channel markers remain
   }
   CHECK(rounds_with_pending_work > 0);
+}
+
+} // namespace
+
+TEST_CASE("after SIGKILL at any point, the global index agrees with the documents",
+          "[actors][users][durability]") {
+  kill_rounds(5, 20261122);
+}
+
+// make test-slow: many more kill points.
+TEST_CASE("after 500 SIGKILLs, the global indexes agree with the documents",
+          "[actors][users][durability][.slow]") {
+  kill_rounds(500, 11);
 }

@@ -88,14 +88,11 @@ void verify(environment& env, const std::map<int, long>& acked, int threads) {
   CHECK(*r->count(t) == static_cast<size_t>(2 * present_total));
 }
 
-} // namespace
-
-TEST_CASE("every acknowledged write survives SIGKILL of the writing process",
-          "[storage][durability]") {
+void kill_rounds(int rounds, uint32_t seed) {
   test::temp_dir dir;
-  std::mt19937 rng{20261121};
+  std::mt19937 rng{seed};
   constexpr int threads = 8;
-  for (int round = 0; round < 8; ++round) {
+  for (int round = 0; round < rounds; ++round) {
     int kill_after = 200 + static_cast<int>(rng() % 4000);
     INFO("round " << round << ", killed after " << kill_after << " acks");
     auto acked = write_and_kill(dir.path(), threads, kill_after);
@@ -113,4 +110,16 @@ TEST_CASE("every acknowledged write survives SIGKILL of the writing process",
     REQUIRE(mdb_drop(clear->handle(), (*env)->get_table("t").dbi, 0) == 0);
     REQUIRE_FALSE(clear->commit());
   }
+}
+
+} // namespace
+
+TEST_CASE("every acknowledged write survives SIGKILL of the writing process",
+          "[storage][durability]") {
+  kill_rounds(8, 20261121);
+}
+
+// make test-slow: many more kill points.
+TEST_CASE("every acknowledged write survives 1,000 SIGKILLs", "[storage][durability][.slow]") {
+  kill_rounds(1000, 7);
 }

@@ -64,8 +64,8 @@ struct node {
     posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
     posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, (dir + ".log").c_str(),
                                      O_WRONLY | O_CREAT | O_APPEND, 0644);
-    std::vector<std::string> argv{bin, "--data-dir", dir, "--http", "127.0.0.1:0", "--cluster",
-                                  "127.0.0.1:0"};
+    std::vector<std::string> argv{bin,           "--data-dir", dir,          "--http",
+                                  "127.0.0.1:0", "--cluster",  "127.0.0.1:0"};
     std::vector<char*> args;
     for (auto& a : argv)
       args.push_back(a.data());
@@ -114,9 +114,10 @@ public:
   using make_fn = std::function<http::request<http::string_body>(std::mt19937_64&)>;
 
   connection(asio::io_context& ioc, const tcp::endpoint& ep, make_fn make, std::atomic<bool>& stop,
-             samples& lat, std::atomic<uint64_t>& done, std::atomic<uint64_t>& failed, uint64_t seed)
-    : stream_(ioc), ep_(ep), make_(std::move(make)), stop_(stop), lat_(lat), done_(done),
-      failed_(failed), rng_(seed) {}
+             samples& lat, std::atomic<uint64_t>& done, std::atomic<uint64_t>& failed,
+             uint64_t seed)
+      : stream_(ioc), ep_(ep), make_(std::move(make)), stop_(stop), lat_(lat), done_(done),
+        failed_(failed), rng_(seed) {}
 
   void start() {
     stream_.async_connect(ep_, [self = shared_from_this()](beast::error_code ec) {
@@ -172,7 +173,8 @@ struct result {
   uint64_t failed;
 };
 
-result drive(const std::string& hostport, int connections, double seconds, connection::make_fn make) {
+result drive(const std::string& hostport, int connections, double seconds,
+             connection::make_fn make) {
   asio::io_context ioc;
   auto colon = hostport.rfind(':');
   tcp::endpoint ep{asio::ip::make_address(hostport.substr(0, colon)),
@@ -184,7 +186,7 @@ result drive(const std::string& hostport, int connections, double seconds, conne
   for (int i = 0; i < connections; ++i)
     std::make_shared<connection>(ioc, ep, make, stop, lat[static_cast<size_t>(i)], done, failed,
                                  static_cast<uint64_t>(i) + 1)
-      ->start();
+        ->start();
   std::thread runner{[&] { ioc.run(); }};
   // Warm-up, then measure.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -203,8 +205,8 @@ result drive(const std::string& hostport, int connections, double seconds, conne
   return {static_cast<double>(n) / secs, all.percentile(50), all.percentile(99), failed.load()};
 }
 
-http::request<http::string_body> make_request(http::verb verb, std::string target,
-                                              std::string body, const std::string& token) {
+http::request<http::string_body> make_request(http::verb verb, std::string target, std::string body,
+                                              const std::string& token) {
   http::request<http::string_body> req{verb, target, 11};
   req.set(http::field::host, "127.0.0.1");
   req.set(http::field::authorization, "Bearer " + token);
@@ -230,8 +232,8 @@ int main(int argc, char** argv) {
   if (!client)
     die("client");
   client->set_default_header("Authorization", "Bearer " + n.token);
-  auto def = client->json("PUT", "/v1/models/Post",
-                          *parse_json(R"({"fields": {"title": {"type": "string"},
+  auto def =
+      client->json("PUT", "/v1/models/Post", *parse_json(R"({"fields": {"title": {"type": "string"},
                               "body": {"type": "string"}, "category": {"type": "string",
                               "index": true}}, "sharding": {"count": 4}})"));
   if (!def || def->status != 201)
@@ -241,7 +243,8 @@ int main(int argc, char** argv) {
   for (int i = 0; i < docs; i += 500) {
     array batch;
     for (int j = i; j < i + 500 && j < docs; ++j)
-      batch.emplace_back(object{{"title", "title " + std::to_string(j)}, {"body", body},
+      batch.emplace_back(object{{"title", "title " + std::to_string(j)},
+                                {"body", body},
                                 {"category", "c" + std::to_string(j % 16)}});
     auto r = client->json("POST", "/v1/models/Post/docs:batch",
                           value{object{{"docs", std::move(batch)}}});
@@ -256,20 +259,20 @@ int main(int argc, char** argv) {
   });
   auto report = [&](const char* name, const result& r) {
     json_line{}
-      .str("bench", name)
-      .num("connections", connections)
-      .num("seconds", seconds)
-      .num("docs", docs)
-      .num("ops_per_s", r.ops_per_s)
-      .num("p50_us", r.p50_us)
-      .num("p99_us", r.p99_us)
-      .num("non_2xx", static_cast<double>(r.failed))
-      .str("baseline", "http_health")
-      .num("baseline_ops_per_s", health.ops_per_s)
-      .num("ratio", r.ops_per_s / health.ops_per_s)
-      .num("rss_mb", peak_rss_mb())
-      .num("node_rss_mb", n.peak_rss_mb())
-      .print();
+        .str("bench", name)
+        .num("connections", connections)
+        .num("seconds", seconds)
+        .num("docs", docs)
+        .num("ops_per_s", r.ops_per_s)
+        .num("p50_us", r.p50_us)
+        .num("p99_us", r.p99_us)
+        .num("non_2xx", static_cast<double>(r.failed))
+        .str("baseline", "http_health")
+        .num("baseline_ops_per_s", health.ops_per_s)
+        .num("ratio", r.ops_per_s / health.ops_per_s)
+        .num("rss_mb", peak_rss_mb())
+        .num("node_rss_mb", n.peak_rss_mb())
+        .print();
   };
   report("http_health", health);
   report("http_get_doc", drive(n.http, connections, seconds, [&](std::mt19937_64& rng) {
@@ -278,14 +281,14 @@ int main(int argc, char** argv) {
          }));
   report("http_create", drive(n.http, connections, seconds, [&](std::mt19937_64& rng) {
            return make_request(http::verb::post, "/v1/models/Post/docs",
-                               R"({"title": "new", "body": ")" + body + R"(", "category": "c)"
-                                 + std::to_string(rng() % 16) + "\"}",
+                               R"({"title": "new", "body": ")" + body + R"(", "category": "c)" +
+                                   std::to_string(rng() % 16) + "\"}",
                                token);
          }));
   report("http_query", drive(n.http, connections, seconds, [&](std::mt19937_64& rng) {
            return make_request(http::verb::post, "/v1/models/Post/query",
-                               R"({"where": [["category", "=", "c)" + std::to_string(rng() % 16)
-                                 + R"("]], "orderBy": [["createdAt", "desc"]], "limit": 20})",
+                               R"({"where": [["category", "=", "c)" + std::to_string(rng() % 16) +
+                                   R"("]], "orderBy": [["createdAt", "desc"]], "limit": 20})",
                                token);
          }));
   return 0;

@@ -364,8 +364,8 @@ caf::error parse_sharding(const value* v, model_def& def) {
   // dotted path reaches into an object field). createdAt and updatedAt are set after placing.
   auto top = s.key.substr(0, s.key.find('.'));
   if (top != "id" && top != "userId" && def.find_field(top) == nullptr)
-    return invalid("sharding.key", "must be id, userId or a field of the model, not " +
-                                       quoted(s.key));
+    return invalid("sharding.key",
+                   "must be id, userId or a field of the model, not " + quoted(s.key));
   if (auto err = read_u32(o, "count", "sharding", 1, 1024, s.count))
     return err;
   if (auto x = o.find("bounds"))

@@ -45,14 +45,27 @@ TEST_CASE("every wire type is registered and survives serialization", "[messages
   system_fixture f;
   auto& names = f.cfg.type_names_by_rtti;
   // Every type of the block, by the name CAF registers it under.
-  std::vector<std::string> expected{
-    "debros::value",          "debros::error_detail",     "std::vector<debros::error_detail>",
-    "debros::query_expr",     "debros::sort_key",         "debros::query",
-    "debros::aggregate_state", "debros::doc_create",      "debros::doc_get",
-    "debros::doc_update",     "debros::doc_remove",       "debros::doc_increment",
-    "debros::query_hit",      "debros::partition_query",  "debros::partition_stats",
-    "debros::partition_result", "debros::query_stats",    "debros::query_result",
-    "std::vector<debros::value>", "std::vector<std::string>", "debros::node_info"};
+  std::vector<std::string> expected{"debros::value",
+                                    "debros::error_detail",
+                                    "std::vector<debros::error_detail>",
+                                    "debros::query_expr",
+                                    "debros::sort_key",
+                                    "debros::query",
+                                    "debros::aggregate_state",
+                                    "debros::doc_create",
+                                    "debros::doc_get",
+                                    "debros::doc_update",
+                                    "debros::doc_remove",
+                                    "debros::doc_increment",
+                                    "debros::query_hit",
+                                    "debros::partition_query",
+                                    "debros::partition_stats",
+                                    "debros::partition_result",
+                                    "debros::query_stats",
+                                    "debros::query_result",
+                                    "std::vector<debros::value>",
+                                    "std::vector<std::string>",
+                                    "debros::node_info"};
   CHECK(expected.size() == caf::id_block::debros::end - caf::id_block::debros::begin);
   for (auto& name : expected) {
     bool found = false;

@@ -21,7 +21,7 @@ struct e2e_fixture {
   net::http_client admin;
 
   explicit e2e_fixture(std::vector<std::string> args = {})
-    : node(dir.sub("data"), std::move(args)), admin(client(node.admin_token())) {}
+      : node(dir.sub("data"), std::move(args)), admin(client(node.admin_token())) {}
 
   net::http_client client(const std::string& token = {}) {
     auto c = net::http_client::make(node.url());
@@ -64,8 +64,8 @@ struct e2e_fixture {
   }
 
   std::string token_for(const std::string& user, int64_t ttl_s = 3600) {
-    auto r = call("POST", "/v1/auth/tokens",
-                  to_json(value{object{{"user", user}, {"ttl_s", ttl_s}}}));
+    auto r =
+        call("POST", "/v1/auth/tokens", to_json(value{object{{"user", user}, {"ttl_s", ttl_s}}}));
     REQUIRE(r.status == 201);
     return r.body.find("token")->as_string();
   }

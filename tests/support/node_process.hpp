@@ -25,7 +25,7 @@ public:
   /// Starts `DEBROS_NODE_BIN --data-dir DIR --http 127.0.0.1:0 --cluster 127.0.0.1:0 ARGS...`
   /// and waits (at most 20 s) for its ready line.
   node_process(const std::string& data_dir, std::vector<std::string> args = {})
-    : data_dir_(data_dir), args_(std::move(args)) {
+      : data_dir_(data_dir), args_(std::move(args)) {
     start();
   }
 
@@ -104,7 +104,7 @@ public:
 
 private:
   void start() {
-    std::vector<std::string> argv{DEBROS_NODE_BIN, "--data-dir", data_dir_, "--http",
+    std::vector<std::string> argv{DEBROS_NODE_BIN, "--data-dir", data_dir_,    "--http",
                                   "127.0.0.1:0",   "--cluster",  "127.0.0.1:0"};
     argv.insert(argv.end(), args_.begin(), args_.end());
     int fds[2];

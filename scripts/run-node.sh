@@ -5,23 +5,46 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
+# The data directory and whether authentication is on, as the node will read its arguments.
+data_dir=./data
+auth=on
+prev=
+for arg in "$@"; do
+  case "$prev" in --data-dir) data_dir=$arg ;; esac
+  case "$arg" in
+    --data-dir=*) data_dir=${arg#--data-dir=} ;;
+    --no-auth) auth=off ;;
+  esac
+  prev=$arg
+done
+
 banner() {
-  local http="$1"
+  local http="$1" token env=""
+  # The CLI's defaults are this node's defaults; say how to reach any other.
+  if [ "$http" != 127.0.0.1:7700 ]; then env="DEBROS_NODE=http://$http "; fi
+  if [ "$auth" = on ] && [ "$data_dir" != ./data ] && [ "$data_dir" != data ]; then
+    env="${env}DEBROS_TOKEN=\$(cat $data_dir/admin.token) "
+  fi
+  if [ "$auth" = on ]; then
+    token="admin token  $data_dir/admin.token  (the CLI reads ./data/admin.token; send it as
+                 \"Authorization: Bearer TOKEN\" from other clients)"
+  else
+    token="auth         off (--no-auth): every request acts as the admin"
+  fi
   cat <<TXT
 
   Debros is running.
     HTTP API     http://$http
-    data         ./data
-    admin token  ./data/admin.token  (the CLI reads it from there; send it as
-                 "Authorization: Bearer TOKEN" from other clients)
+    data         $data_dir
+    $token
 
   Try, in another terminal:
-    build/bin/debros health
-    build/bin/debros model apply apps/examples/blog/models/User.json
-    build/bin/debros create User '{"username": "alice", "email": "alice@example.com"}'
-    build/bin/debros query User --where "username = alice"
+    ${env}build/bin/debros health
+    ${env}build/bin/debros model apply apps/examples/blog/models/User.json
+    ${env}build/bin/debros create User '{"username": "alice", "email": "alice@example.com"}'
+    ${env}build/bin/debros query User --where "username = alice"
 
-  The blog example loads demo data: apps/examples/blog/load.sh
+  The blog example loads demo data: ${env}apps/examples/blog/load.sh
   Stop with Ctrl-C.
 
 TXT

@@ -1,4 +1,4 @@
-// debros: the command-line client of a Debros node (../shared/API.md "CLI").
+// debros: the command-line client of a Debros node (docs/API.md "CLI").
 //
 // Exit statuses: 0 success; 1 the operation failed (the server's error, a network failure, an
 // unreadable file), with "debros: CODE: message" on stderr; 2 the command line is wrong.

@@ -1,4 +1,4 @@
-// debros-node: one Debros node (see ../shared/API.md "The node" and README.md).
+// debros-node: one Debros node (see docs/API.md "The node" and README.md).
 #include <csignal>
 #include <iostream>
 #include <pthread.h>

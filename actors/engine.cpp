@@ -1,6 +1,7 @@
 #include "actors/engine.hpp"
 
 #include "caf/actor_system.hpp"
+#include "caf/event_based_actor.hpp"
 #include "caf/send.hpp"
 
 #include "actors/batch.hpp"
@@ -399,6 +400,7 @@ void engine::ensure_user(std::string user, reply_fn<bool> done) {
     return fail(done, rec.error());
   auto created = std::make_shared<bool>(false);
   auto table = tables_.users;
+  auto* sys = &sys_;
   writer_.submit(
       [table, user, rec = std::move(*rec), created](storage::write_txn& txn) -> caf::error {
         auto known = txn.get(table, user);
@@ -407,8 +409,11 @@ void engine::ensure_user(std::string user, reply_fn<bool> done) {
         *created = !*known;
         return *known ? caf::none : txn.put(table, user, rec);
       },
-      [created, done = std::move(done)](const caf::error& err) {
-        done(err ? caf::expected<bool>{err} : caf::expected<bool>{*created});
+      [sys, created, done = std::move(done)](const caf::error& err) {
+        // Completions run on the writer thread, which must not block: `done` (which may read
+        // the user's record and count its documents) runs in a one-shot actor instead.
+        auto r = err ? caf::expected<bool>{err} : caf::expected<bool>{*created};
+        sys->spawn([done, r](caf::event_based_actor*) { done(r); });
       });
 }
 

@@ -114,7 +114,7 @@ public:
   void get_with(std::string model, std::string id, std::string user_hint,
                 std::vector<std::string> with, reply_fn<value> done);
 
-  /// Registers a user (API.md "Users"); `done` gets whether it is new. Writing a user-scoped
+  /// Registers a user (API.md "Users"); `done` gets whether it is new, on a CAF worker. Writing a user-scoped
   /// document for an unknown user registers it too, in the document's transaction.
   void ensure_user(std::string user, reply_fn<bool> done);
 

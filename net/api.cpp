@@ -116,12 +116,24 @@ api::api(runtime& rt, auth& a, metrics& m, api_limits limits)
     : rt_(rt), auth_(a), metrics_(m), limits_(limits), started_(std::chrono::steady_clock::now()) {}
 
 void api::set_addresses(std::string http, std::string cluster) {
-  http_address_ = std::move(http);
-  cluster_address_ = std::move(cluster);
+  std::lock_guard<std::mutex> guard{view_mtx_};
+  view_.http = std::move(http);
+  view_.cluster = std::move(cluster);
 }
 
 void api::set_peers(peers_fn fn) {
-  peers_ = std::move(fn);
+  std::lock_guard<std::mutex> guard{view_mtx_};
+  view_.peers = std::move(fn);
+}
+
+api::node_view api::view() const {
+  std::lock_guard<std::mutex> guard{view_mtx_};
+  return view_;
+}
+
+value api::peers() const {
+  auto fn = view().peers;
+  return fn ? fn() : value{array{}};
 }
 
 namespace {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -65,7 +66,8 @@ public:
   /// Answers one request (see the threading note above).
   void handle(api_request req, respond_fn respond);
 
-  /// The addresses this node serves, for status replies.
+  /// The addresses this node serves, for status replies, and its peers. May be called while
+  /// requests are served (the node learns its cluster address after the gateway started).
   void set_addresses(std::string http, std::string cluster);
   void set_peers(peers_fn fn);
 
@@ -100,9 +102,16 @@ private:
   auth& auth_;
   metrics& metrics_;
   api_limits limits_;
-  std::string http_address_;
-  std::string cluster_address_;
-  peers_fn peers_;
+  /// What status and peers report of the node; set once the node is up (see set_addresses).
+  struct node_view {
+    std::string http;
+    std::string cluster;
+    peers_fn peers;
+  };
+  node_view view() const;
+  value peers() const;
+  mutable std::mutex view_mtx_;
+  node_view view_;
   std::chrono::steady_clock::time_point started_;
 };
 

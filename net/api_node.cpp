@@ -53,7 +53,7 @@ void api::node_routes(ctx_ptr ctx) {
   }
   if (group == "peers" && s.size() == 2 && get) {
     ctx->answered_by = route::peers;
-    return ctx->reply(json(200, value{object{{"peers", peers_ ? peers_() : value{array{}}}}}));
+    return ctx->reply(json(200, value{object{{"peers", peers()}}}));
   }
   if (group == "status" && s.size() == 2 && get) {
     ctx->answered_by = route::status;
@@ -89,9 +89,9 @@ void api::status(ctx_ptr ctx) {
     partitions.set(name, static_cast<int64_t>(entry->shards.size()));
   object out{{"node", rt_.node_id()},
              {"version", version()},
-             {"http", http_address_},
-             {"cluster", cluster_address_},
-             {"peers", peers_ ? peers_() : value{array{}}},
+             {"http", view().http},
+             {"cluster", view().cluster},
+             {"peers", peers()},
              {"partitions", std::move(partitions)},
              {"dataDir", rt_.options().data_dir},
              {"dataBytes", static_cast<int64_t>(env.used_bytes)},

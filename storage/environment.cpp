@@ -90,7 +90,7 @@ caf::expected<cursor> read_txn::open_cursor(table t) const {
   MDB_cursor* c;
   if (int rc = mdb_cursor_open(txn_, t.dbi, &c); rc != 0)
     return from_mdb(rc, "open cursor");
-  return cursor{c};
+  return cursor{c, nullptr};
 }
 
 caf::expected<size_t> read_txn::count(table t) const {
@@ -161,7 +161,7 @@ caf::expected<cursor> write_txn::open_cursor(table t) const {
   MDB_cursor* c;
   if (int rc = mdb_cursor_open(txn_, t.dbi, &c); rc != 0)
     return fail(rc, "open cursor");
-  return cursor{c};
+  return cursor{c, this};
 }
 
 caf::error write_txn::commit() {
@@ -190,7 +190,7 @@ void write_txn::abort() noexcept {
 // -- cursor ------------------------------------------------------------------------------------
 
 cursor::cursor(cursor&& other) noexcept
-    : c_(other.c_), valid_(other.valid_), key_(other.key_), val_(other.val_),
+    : c_(other.c_), txn_(other.txn_), valid_(other.valid_), key_(other.key_), val_(other.val_),
       err_(std::move(other.err_)) {
   other.c_ = nullptr;
   other.valid_ = false;
@@ -201,6 +201,7 @@ cursor& cursor::operator=(cursor&& other) noexcept {
     if (c_ != nullptr)
       mdb_cursor_close(c_);
     c_ = other.c_;
+    txn_ = other.txn_;
     valid_ = other.valid_;
     key_ = other.key_;
     val_ = other.val_;
@@ -230,8 +231,16 @@ bool cursor::move(MDB_cursor_op op, std::string_view key) {
   }
   valid_ = false;
   if (rc != MDB_NOTFOUND && !err_)
-    err_ = from_mdb(rc, "cursor move");
+    err_ = fail(rc, "cursor move");
   return false;
+}
+
+caf::error cursor::fail(int rc, std::string_view what) const {
+  // A bad seek key is refused before LMDB touches the transaction (as in write_txn::put); any
+  // other failure of a write cursor is its transaction's.
+  if (txn_ == nullptr || rc == MDB_BAD_VALSIZE)
+    return from_mdb(rc, what);
+  return txn_->fail(rc, what);
 }
 
 bool cursor::first() {
@@ -266,15 +275,30 @@ caf::error cursor::put_current(std::string_view val) {
   MDB_val k = to_val(key_);
   MDB_val v = to_val(val);
   if (int rc = mdb_cursor_put(c_, &k, &v, MDB_CURRENT); rc != 0)
-    return from_mdb(rc, "cursor put");
+    return fail(rc, "cursor put");
+  if (txn_ != nullptr)
+    txn_->count_mutation();
   return caf::none;
 }
 
 caf::error cursor::del_current() {
   if (int rc = mdb_cursor_del(c_, 0); rc != 0)
-    return from_mdb(rc, "cursor delete");
-  // After a delete LMDB leaves the cursor on the following entry; GET_CURRENT reads it.
-  move(MDB_GET_CURRENT);
+    return fail(rc, "cursor delete");
+  if (txn_ != nullptr)
+    txn_->count_mutation();
+  // After a delete LMDB leaves the cursor on the following entry; GET_CURRENT reads it. When
+  // the delete emptied the table LMDB unpositions the cursor and GET_CURRENT answers EINVAL:
+  // there is no next entry, which is not an error.
+  MDB_val k{0, nullptr};
+  MDB_val v{0, nullptr};
+  int rc = mdb_cursor_get(c_, &k, &v, MDB_GET_CURRENT);
+  valid_ = rc == 0;
+  if (valid_) {
+    key_ = from_val(k);
+    val_ = from_val(v);
+  } else if (rc != MDB_NOTFOUND && rc != EINVAL && !err_) {
+    err_ = fail(rc, "cursor move");
+  }
   return caf::none;
 }
 

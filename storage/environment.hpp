@@ -96,7 +96,8 @@ private:
 
 /// A write transaction. Records the first LMDB failure (other than not-found and key-exists):
 /// after one, `broken()` is true and the transaction can only be aborted. Counts mutations so
-/// the writer can tell whether a failed request changed anything.
+/// the writer can tell whether a failed request changed anything. Both cover the transaction's
+/// cursors too (cursor::put_current, cursor::del_current, failed moves).
 class write_txn {
 public:
   write_txn(write_txn&& other) noexcept;
@@ -113,6 +114,8 @@ public:
   /// Removes `key`. Returns whether it existed.
   caf::expected<bool> del(table t, std::string_view key);
 
+  /// A cursor over `t` whose changes and failures count as this transaction's. The transaction
+  /// must not be moved while the cursor lives (the cursor refers to it).
   caf::expected<cursor> open_cursor(table t) const;
 
   /// Makes the transaction durable (per env_options::sync). The transaction ends either way.
@@ -127,12 +130,15 @@ public:
 
 private:
   friend class environment;
+  friend class cursor;
   explicit write_txn(MDB_txn* txn) noexcept : txn_(txn) {}
   caf::error fail(int rc, std::string_view what) const;
+  // Const like fail(): a cursor of a const transaction still writes through the LMDB handle.
+  void count_mutation() const noexcept { ++mutations_; }
 
   MDB_txn* txn_;
   mutable int rc_ = 0;
-  uint64_t mutations_ = 0;
+  mutable uint64_t mutations_ = 0;
 };
 
 /// A cursor positioned on an entry or unpositioned (`valid()` false). Moves return whether the
@@ -160,18 +166,25 @@ public:
   /// The first error other than MDB_NOTFOUND, or none.
   const caf::error& error() const noexcept { return err_; }
 
-  /// Replaces the value of the current entry (write transactions only).
+  /// Replaces the value of the current entry (write transactions only). Counts as a mutation of
+  /// the transaction; a failure breaks it as write_txn::put does.
   caf::error put_current(std::string_view val);
-  /// Deletes the current entry (write transactions only); the cursor moves to the next one.
+  /// Deletes the current entry (write transactions only); the cursor moves to the next one (or
+  /// becomes unpositioned when there is none). Counts as a mutation of the transaction; a
+  /// failure (such as storage_full) breaks it as write_txn::del does.
   caf::error del_current();
 
 private:
   friend class read_txn;
   friend class write_txn;
-  explicit cursor(MDB_cursor* c) noexcept : c_(c) {}
+  cursor(MDB_cursor* c, const write_txn* txn) noexcept : c_(c), txn_(txn) {}
   bool move(MDB_cursor_op op, std::string_view key = {});
+  caf::error fail(int rc, std::string_view what) const;
 
   MDB_cursor* c_ = nullptr;
+  // The write transaction the cursor belongs to (nullptr for a read cursor): its mutations and
+  // failures are the transaction's, so the writer sees them.
+  const write_txn* txn_ = nullptr;
   bool valid_ = false;
   std::string_view key_;
   std::string_view val_;

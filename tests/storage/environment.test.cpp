@@ -90,8 +90,27 @@ TEST_CASE("cursors walk, seek and delete in key order", "[storage][environment]"
       REQUIRE_FALSE(wc->del_current());
       CHECK(wc->valid());
       CHECK(wc->key() == "c");
+      CHECK(txn->mutations() == 1);
     }
     REQUIRE_FALSE(txn->commit());
+  }
+  SECTION("deleting the last entries through a write cursor leaves it unpositioned") {
+    auto txn = (*env)->begin_write();
+    {
+      auto wc = txn->open_cursor(t);
+      REQUIRE(wc->first());
+      // The last delete empties the table, which LMDB reports on the next read as EINVAL.
+      for (int i = 0; i < 4; ++i) {
+        REQUIRE(wc->valid());
+        REQUIRE_FALSE(wc->del_current());
+      }
+      CHECK_FALSE(wc->valid());
+      CHECK_FALSE(wc->error());
+    }
+    CHECK_FALSE(txn->broken());
+    CHECK(txn->mutations() == 4);
+    REQUIRE_FALSE(txn->commit());
+    CHECK(*(*env)->read()->count(t) == 0);
   }
 }
 

@@ -62,6 +62,33 @@ TEST_CASE("outbox entries commit with the write that caused them", "[storage][ou
   }
 }
 
+TEST_CASE("a removal in a refused request leaves the outbox unchanged", "[storage][outbox]") {
+  fixture f;
+  writer w{*f.env};
+  for (int i = 1; i <= 3; ++i)
+    REQUIRE_FALSE(w.write([&](write_txn& txn) -> caf::error {
+      auto seq = f.box.append(txn, "a", "a" + std::to_string(i));
+      return seq ? caf::none : seq.error();
+    }));
+  // remove_through deletes through a cursor: those deletes must count as changes, or the writer
+  // would commit them although the request refused.
+  auto err = w.write([&](write_txn& txn) -> caf::error {
+    auto n = f.box.remove_through(txn, "a", 2);
+    if (!n)
+      return n.error();
+    if (*n != 2)
+      return make_error(errc::internal, "removed " + std::to_string(*n) + " entries, not 2");
+    return make_error(errc::validation_failed, "refused after removing");
+  });
+  CHECK(code_of(err) == errc::validation_failed);
+  auto r = f.env->read();
+  auto a = f.box.read(*r, "a", 0, 100);
+  REQUIRE(a);
+  REQUIRE(a->size() == 3);
+  CHECK((*a)[0].seq == 1);
+  CHECK(*f.box.depth(*r, "a") == 3);
+}
+
 TEST_CASE("outbox channels are ordered, separate and drain by sequence", "[storage][outbox]") {
   fixture f;
   writer w{*f.env};
@@ -77,6 +104,7 @@ TEST_CASE("outbox channels are ordered, separate and drain by sequence", "[stora
   {
     auto r = f.env->read();
     auto a = f.box.read(*r, "a", 0, 100);
+    REQUIRE(a);
     REQUIRE(a->size() == 5);
     for (size_t i = 0; i < 5; ++i)
       CHECK((*a)[i].seq == i + 1);
@@ -95,21 +123,31 @@ TEST_CASE("outbox channels are ordered, separate and drain by sequence", "[stora
   SECTION("removal is idempotent") {
     REQUIRE_FALSE(w.write([&](write_txn& txn) -> caf::error {
       auto n = f.box.remove_through(txn, "a", 3);
+      if (!n)
+        return n.error();
       CHECK(*n == 0);
       return caf::none;
     }));
   }
   SECTION("sequence numbers are not reused after a channel drains") {
     REQUIRE_FALSE(w.write([&](write_txn& txn) -> caf::error {
-      CHECK(*f.box.remove_through(txn, "b", 100) == 2);
+      auto n = f.box.remove_through(txn, "b", 100);
+      if (!n)
+        return n.error();
+      CHECK(*n == 2);
       auto seq = f.box.append(txn, "b", "again");
+      if (!seq)
+        return seq.error();
       CHECK(*seq == 3);
       return caf::none;
     }));
   }
   SECTION("a drained channel is not listed") {
     REQUIRE_FALSE(w.write([&](write_txn& txn) -> caf::error {
-      CHECK(*f.box.remove_through(txn, "b", 100) == 2);
+      auto n = f.box.remove_through(txn, "b", 100);
+      if (!n)
+        return n.error();
+      CHECK(*n == 2);
       return caf::none;
     }));
     auto r = f.env->read();
@@ -117,6 +155,7 @@ TEST_CASE("outbox channels are ordered, separate and drain by sequence", "[stora
   }
   auto r = f.env->read();
   auto a = f.box.read(*r, "a", 0, 100);
+  REQUIRE(a);
   REQUIRE(a->size() == 2);
   CHECK((*a)[0].seq == 4);
 }

@@ -134,6 +134,105 @@ TEST_CASE("a refused request fails alone and changes nothing", "[storage][writer
   CHECK(f.get("c") == "3");
 }
 
+TEST_CASE("changes through a cursor count: a request that refuses after them is rolled back",
+          "[storage][writer]") {
+  fixture f;
+  writer w{*f.env};
+  REQUIRE_FALSE(w.write([&](write_txn& txn) -> caf::error {
+    for (auto k : {"a", "b", "c"})
+      if (auto e = txn.put(f.t, k, "1"))
+        return e;
+    return caf::none;
+  }));
+  auto refuse_after = [&](auto change) {
+    return w.write([&](write_txn& txn) -> caf::error {
+      auto c = txn.open_cursor(f.t);
+      if (!c)
+        return c.error();
+      if (!c->seek("b"))
+        return make_error(errc::internal, "b not found");
+      auto before = txn.mutations();
+      if (auto e = change(*c))
+        return e;
+      if (txn.mutations() == before)
+        return make_error(errc::internal, "the change was not counted");
+      return make_error(errc::validation_failed, "refused after a cursor change");
+    });
+  };
+  SECTION("del_current") {
+    auto err = refuse_after([](cursor& c) { return c.del_current(); });
+    CHECK(code_of(err) == errc::validation_failed);
+  }
+  SECTION("put_current") {
+    auto err = refuse_after([](cursor& c) { return c.put_current("2"); });
+    CHECK(code_of(err) == errc::validation_failed);
+  }
+  CHECK(f.get("a") == "1");
+  CHECK(f.get("b") == "1");
+  CHECK(f.get("c") == "1");
+}
+
+TEST_CASE("a cursor delete that finds the map full grows the map and succeeds",
+          "[storage][writer]") {
+  test::temp_dir dir;
+  env_options opts;
+  opts.path = dir.path();
+  opts.tables = {"t"};
+  opts.initial_map_bytes = size_t{1} << 20;
+  opts.sync = durability::process;
+  auto env = std::move(*environment::open(opts));
+  auto t = env->get_table("t");
+  auto key = [](int i) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%08d", i);
+    return std::string{buf};
+  };
+  const std::string val(1000, 'v');
+  // How many entries fill the map in one transaction.
+  int capacity = 0;
+  {
+    auto txn = env->begin_write();
+    REQUIRE(txn);
+    while (!txn->put(t, key(capacity), val))
+      ++capacity;
+    REQUIRE(txn->broken_rc() == MDB_MAP_FULL);
+  }
+  // Nine tenths of that, committed: too little room left to copy every leaf page.
+  {
+    auto txn = env->begin_write();
+    for (int i = 0; i < capacity * 9 / 10; ++i)
+      REQUIRE_FALSE(txn->put(t, key(i), val));
+    REQUIRE_FALSE(txn->commit());
+  }
+  auto growths_before = env->stats().growths;
+  writer w{*env};
+  // Deleting every fourth entry touches every leaf page, so the transaction needs about as many
+  // new pages as the table has: the map fills in the middle of the cursor deletes.
+  size_t removed = 0;
+  auto err = w.write([&](write_txn& txn) -> caf::error {
+    removed = 0;
+    auto c = txn.open_cursor(t);
+    if (!c)
+      return c.error();
+    int i = 0;
+    for (bool ok = c->first(); ok; ++i) {
+      if (i % 4 != 0) {
+        ok = c->next();
+        continue;
+      }
+      if (auto e = c->del_current())
+        return e;
+      ++removed;
+      ok = c->valid();
+    }
+    return c->error();
+  });
+  CHECK_FALSE(err);
+  CHECK(env->stats().growths > growths_before);
+  CHECK(removed == static_cast<size_t>((capacity * 9 / 10 + 3) / 4));
+  CHECK(*env->read()->count(t) == static_cast<size_t>(capacity * 9 / 10) - removed);
+}
+
 TEST_CASE("requests in a batch see the writes of earlier requests", "[storage][writer]") {
   fixture f;
   writer w{*f.env};

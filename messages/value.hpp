@@ -90,20 +90,21 @@ public:
   bool is_array() const noexcept { return type() == kind::array; }
   bool is_object() const noexcept { return type() == kind::object; }
 
-  /// Accessors. Precondition: the value has that kind (a wrong kind is a programming error and
-  /// throws std::bad_variant_access).
-  bool as_bool() const noexcept { return std::get<bool>(data_); }
-  int64_t as_int() const noexcept { return std::get<int64_t>(data_); }
+  /// Accessors. Precondition: the value has that kind. A wrong kind is a programming error and
+  /// throws std::bad_variant_access; they are deliberately not noexcept, so the error reaches
+  /// whoever guards the call (an embedder's validator or hook) instead of std::terminate.
+  bool as_bool() const { return std::get<bool>(data_); }
+  int64_t as_int() const { return std::get<int64_t>(data_); }
   /// The numeric value of an integer or real.
-  double as_double() const noexcept {
+  double as_double() const {
     return is_int() ? static_cast<double>(std::get<int64_t>(data_)) : std::get<double>(data_);
   }
-  const std::string& as_string() const noexcept { return std::get<std::string>(data_); }
-  std::string& as_string() noexcept { return std::get<std::string>(data_); }
-  const array& as_array() const noexcept { return std::get<array>(data_); }
-  array& as_array() noexcept { return std::get<array>(data_); }
-  const object& as_object() const noexcept { return std::get<object>(data_); }
-  object& as_object() noexcept { return std::get<object>(data_); }
+  const std::string& as_string() const { return std::get<std::string>(data_); }
+  std::string& as_string() { return std::get<std::string>(data_); }
+  const array& as_array() const { return std::get<array>(data_); }
+  array& as_array() { return std::get<array>(data_); }
+  const object& as_object() const { return std::get<object>(data_); }
+  object& as_object() { return std::get<object>(data_); }
 
   /// The member `key` of an object; nullptr if this is not an object or has no such member.
   const value* find(std::string_view key) const noexcept;

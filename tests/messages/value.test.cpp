@@ -19,6 +19,21 @@ TEST_CASE("a value reports its kind and holds what it was given", "[messages][va
   CHECK(value{42}.as_double() == 42.0);
 }
 
+TEST_CASE("an accessor of the wrong kind throws instead of terminating", "[messages][value]") {
+  // Validators and hooks of embedders call accessors; a mistake there must reach the guard
+  // around them as an exception, which a noexcept accessor would turn into std::terminate.
+  const value i{42};
+  value m{42};
+  CHECK_FALSE(noexcept(i.as_string()));
+  CHECK_THROWS_AS(i.as_string(), std::bad_variant_access);
+  CHECK_THROWS_AS(m.as_string(), std::bad_variant_access);
+  CHECK_THROWS_AS(i.as_bool(), std::bad_variant_access);
+  CHECK_THROWS_AS(i.as_array(), std::bad_variant_access);
+  CHECK_THROWS_AS(i.as_object(), std::bad_variant_access);
+  CHECK_THROWS_AS(value{"x"}.as_int(), std::bad_variant_access);
+  CHECK_THROWS_AS(value{"x"}.as_double(), std::bad_variant_access);
+}
+
 TEST_CASE("objects keep insertion order and unique keys", "[messages][value]") {
   object obj;
   obj.set("b", 1);

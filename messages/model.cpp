@@ -7,6 +7,7 @@
 #include <regex>
 
 #include "messages/model_rules.hpp"
+#include "messages/query_detail.hpp"
 
 namespace debros {
 
@@ -452,13 +453,18 @@ caf::error parse_relation_order(const object& obj, std::string_view path, relati
     auto at = join_path(path, "orderBy");
     if (!o->is_array())
       return invalid(at, "must be an array of [field, direction]");
-    for (auto& k : o->as_array()) {
+    for (size_t i = 0; i < o->as_array().size(); ++i) {
+      auto& k = o->as_array()[i];
       auto* pair = k.is_array() ? &k.as_array() : nullptr;
       if (pair == nullptr || pair->size() != 2 || !(*pair)[0].is_string() ||
           (*pair)[0].as_string().empty() || !(*pair)[1].is_string() ||
           ((*pair)[1].as_string() != "asc" && (*pair)[1].as_string() != "desc"))
         return invalid(at, "entries are [field, \"asc\" or \"desc\"]");
-      r.order_by.emplace_back((*pair)[0].as_string(), (*pair)[1].as_string() == "desc");
+      // Relations load through queries: a path check_query refuses would fail every load.
+      auto& field = (*pair)[0].as_string();
+      if (!detail::valid_path(field))
+        return invalid(index_path(at, i), "invalid field path " + quoted(field));
+      r.order_by.emplace_back(field, (*pair)[1].as_string() == "desc");
     }
   }
   if (auto* l = obj.find("limit"))

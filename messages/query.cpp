@@ -41,7 +41,16 @@ caf::expected<query_op> parse_op(std::string_view text) {
 
 // -- checking ----------------------------------------------------------------------------------
 
+// An empty segment can never name a member: such a path is a typo, better refused than empty.
+bool detail::valid_path(std::string_view path) noexcept {
+  if (path.empty() || path.front() == '.' || path.back() == '.')
+    return false;
+  return path.find("..") == std::string_view::npos;
+}
+
 namespace {
+
+using detail::valid_path;
 
 // Groups nest at most this deep, so evaluating and checking a query cannot exhaust the stack
 // whatever a peer sends.
@@ -56,13 +65,6 @@ caf::error bad(std::string_view at, std::string_view what) {
 
 std::string indexed(std::string_view at, size_t i) {
   return std::string{at} + "[" + std::to_string(i) + "]";
-}
-
-// An empty segment can never name a member: such a path is a typo, better refused than empty.
-bool valid_path(std::string_view path) noexcept {
-  if (path.empty() || path.front() == '.' || path.back() == '.')
-    return false;
-  return path.find("..") == std::string_view::npos;
 }
 
 bool is_scalar_value(const value& x) noexcept {

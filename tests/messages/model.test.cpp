@@ -510,6 +510,20 @@ TEST_CASE("invalid relationships are refused naming the key path", "[messages][m
           "relationships.posts.limit: must be an integer");
     CHECK(rel(R"({"type": "hasMany", "model": "Post", "foreignKey": "u", "orderBy": [["n"]]})") ==
           "relationships.posts.orderBy: entries are [field, \"asc\" or \"desc\"]");
+    // Relations load through queries: a path every query would refuse is refused here.
+    CHECK(rel(R"({"type": "hasMany", "model": "Post", "foreignKey": "u",
+                  "orderBy": [["n", "asc"], ["a..b", "asc"]]})") ==
+          "relationships.posts.orderBy[1]: invalid field path 'a..b'");
+    CHECK(
+        rel(R"({"type": "hasOne", "model": "Post", "foreignKey": "u", "orderBy": [[".a", "desc"]]})") ==
+        "relationships.posts.orderBy[0]: invalid field path '.a'");
+    CHECK(
+        rel(R"({"type": "manyToMany", "model": "Role", "foreignKey": "roleId", "through": "UserRole",
+                  "otherKey": "u", "orderBy": [["a.", "asc"]]})") ==
+        "relationships.posts.orderBy[0]: invalid field path 'a.'");
+    auto nested = parse_ok("User", R"({"relationships": {"posts": {"type": "hasMany",
+        "model": "Post", "foreignKey": "u", "orderBy": [["meta.rank", "asc"]]}}})");
+    CHECK(nested.relationships.at(0).order_by.at(0).first == "meta.rank");
     auto def = parse_ok("User", R"({"relationships": {"posts": {"type": "hasMany", "model": "Post",
         "foreignKey": "u", "orderBy": [["n", "desc"]], "limit": 4.0}}})");
     CHECK(def.relationships.at(0).limit == 4);

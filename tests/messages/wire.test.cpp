@@ -1,11 +1,14 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "caf/actor_system.hpp"
 #include "caf/actor_system_config.hpp"
 #include "caf/binary_deserializer.hpp"
 #include "caf/binary_serializer.hpp"
 #include "caf/make_message.hpp"
 
+#include "messages/errc.hpp"
 #include "messages/init.hpp"
 #include "messages/type_ids.hpp"
 
@@ -106,9 +109,22 @@ TEST_CASE("every wire type is registered and survives serialization", "[messages
     std::vector<char> buf;
     caf::binary_serializer sink{*f.sys, buf};
     REQUIRE_FALSE(msg.save(sink));
-    buf.resize(buf.size() - 3);
+    // Corrupt the msgpack inside and keep every length as it is, so CAF reads the bytes fine and
+    // only the value's load callback (from_msgpack) can refuse them: the map header 0x82
+    // becomes 0xc1, a byte msgpack never uses.
+    auto packed = to_msgpack(doc);
+    REQUIRE(static_cast<unsigned char>(packed[0]) == 0x82);
+    auto at = std::search(buf.begin(), buf.end(), packed.begin(), packed.end());
+    REQUIRE(at != buf.end());
+    REQUIRE(std::search(at + 1, buf.end(), packed.begin(), packed.end()) == buf.end());
+    *at = static_cast<char>(0xc1);
     caf::message back;
     caf::binary_deserializer source{*f.sys, buf};
-    CHECK(back.load(source));
+    auto err = back.load(source);
+    INFO(f.sys->render(err));
+    REQUIRE(err);
+    // A Debros error, from from_msgpack, not a CAF one about the framing.
+    CHECK(err.category() == caf::atom("debros"));
+    CHECK(code_of(err) == errc::invalid_argument);
   }
 }

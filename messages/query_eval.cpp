@@ -2,7 +2,6 @@
 #include "messages/query.hpp"
 
 #include <algorithm>
-#include <cmath>
 
 namespace debros {
 
@@ -32,24 +31,17 @@ int three_way(T a, T b) noexcept {
   return a < b ? -1 : (a > b ? 1 : 0);
 }
 
-// The order of `compare` (value.cpp): NaN after every number and equal to itself.
-int compare_reals(double x, double y) noexcept {
-  if (std::isnan(x) || std::isnan(y))
-    return std::isnan(x) == std::isnan(y) ? 0 : (std::isnan(x) ? 1 : -1);
-  return three_way(x, y);
-}
-
-// Precondition: `f` and `x` are scalars of one rank.
+// Precondition: `f` and `x` are scalars of one rank. Numbers use the order of `compare`.
 int compare_scalar(const field_ref& f, const value& x) noexcept {
   switch (f.type) {
   case kind::boolean:
     return static_cast<int>(f.boolean) - static_cast<int>(x.as_bool());
   case kind::integer:
-    return x.is_int() ? three_way(f.integer, x.as_int())
-                      : compare_int_double(f.integer, x.as_double());
+    return x.is_int() ? compare_numbers(f.integer, x.as_int())
+                      : compare_numbers(f.integer, x.as_double());
   case kind::real:
-    return x.is_int() ? -compare_int_double(x.as_int(), f.real)
-                      : compare_reals(f.real, x.as_double());
+    return x.is_int() ? compare_numbers(f.real, x.as_int())
+                      : compare_numbers(f.real, x.as_double());
   case kind::string:
     return three_way(f.string.compare(x.as_string()), 0);
   default:

@@ -116,24 +116,13 @@ int type_rank(kind k) noexcept {
   return 6;
 }
 
-namespace {
-
 int compare_numbers(const value& a, const value& b) noexcept {
-  if (a.is_int() && b.is_int())
-    return a.as_int() < b.as_int() ? -1 : (a.as_int() > b.as_int() ? 1 : 0);
   if (a.is_int())
-    return compare_int_double(a.as_int(), b.as_double());
-  if (b.is_int())
-    return -compare_int_double(b.as_int(), a.as_double());
-  double x = a.as_double();
-  double y = b.as_double();
-  // NaN sorts after every number and equal to itself, so the order stays total.
-  if (std::isnan(x) || std::isnan(y))
-    return std::isnan(x) == std::isnan(y) ? 0 : (std::isnan(x) ? 1 : -1);
-  return x < y ? -1 : (x > y ? 1 : 0);
+    return b.is_int() ? compare_numbers(a.as_int(), b.as_int())
+                      : compare_numbers(a.as_int(), b.as_double());
+  return b.is_int() ? compare_numbers(a.as_double(), b.as_int())
+                    : compare_numbers(a.as_double(), b.as_double());
 }
-
-} // namespace
 
 int compare(const value& a, const value& b) noexcept {
   int ra = type_rank(a);

@@ -1,6 +1,7 @@
 // The document value: a JSON-like tree (null, bool, int64, double, string, array, object).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <initializer_list>
 #include <string>
@@ -132,6 +133,29 @@ int compare(const value& a, const value& b) noexcept;
 /// Exact comparison of an integer with a real (no rounding of the integer). NaN is greater than
 /// every integer.
 int compare_int_double(int64_t i, double d) noexcept;
+
+/// The numeric order of `compare` and `==`, the one place it is written: integers and reals
+/// compare exactly (an integer is never rounded to a double), NaN sorts after every number and
+/// equals itself so the order stays total. Returns <0, 0 or >0. One overload per pairing, for
+/// callers holding raw numbers (the query evaluator reads them from msgpack in place).
+inline int compare_numbers(int64_t a, int64_t b) noexcept {
+  return a < b ? -1 : (a > b ? 1 : 0);
+}
+inline int compare_numbers(int64_t a, double b) noexcept {
+  return compare_int_double(a, b);
+}
+inline int compare_numbers(double a, int64_t b) noexcept {
+  return -compare_int_double(b, a);
+}
+inline int compare_numbers(double a, double b) noexcept {
+  bool nan_a = std::isnan(a);
+  bool nan_b = std::isnan(b);
+  if (nan_a || nan_b)
+    return nan_a == nan_b ? 0 : (nan_a ? 1 : -1);
+  return a < b ? -1 : (a > b ? 1 : 0);
+}
+/// The same for two values that are numbers (precondition: is_number() on both).
+int compare_numbers(const value& a, const value& b) noexcept;
 
 /// The value category used by "comparisons between different types never match": integers
 /// and reals share one category (number).

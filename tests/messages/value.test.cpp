@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
 #include "messages/value.hpp"
 
 using namespace debros;
@@ -78,6 +80,21 @@ TEST_CASE("numbers compare by numeric value across integers and reals", "[messag
     CHECK(compare_int_double(0, -0.0) == 0);
     CHECK(compare_int_double(-1, -0.5) < 0);
     CHECK(compare_int_double(-1, -1.5) > 0);
+  }
+  SECTION("the raw-number overloads give the order of compare, NaN last and equal to itself") {
+    double nan = std::nan("");
+    CHECK(compare_numbers(int64_t{3}, int64_t{4}) < 0);
+    CHECK(compare_numbers(int64_t{(int64_t{1} << 53) + 1}, 9007199254740992.0) > 0);
+    CHECK(compare_numbers(9007199254740992.0, int64_t{(int64_t{1} << 53) + 1}) < 0);
+    CHECK(compare_numbers(-0.0, 0.0) == 0);
+    CHECK(compare_numbers(nan, nan) == 0);
+    CHECK(compare_numbers(nan, INFINITY) > 0);
+    CHECK(compare_numbers(INFINITY, nan) < 0);
+    CHECK(compare_numbers(INT64_MAX, nan) < 0);
+    CHECK(compare_numbers(nan, INT64_MIN) > 0);
+    for (value a : {value{1}, value{1.5}, value{nan}, value{INT64_MAX}, value{-INFINITY}})
+      for (value b : {value{2}, value{1.5}, value{nan}, value{9223372036854775808.0}})
+        CHECK(compare_numbers(a, b) == compare(a, b));
   }
 }
 

@@ -189,7 +189,17 @@ bool equals(const field_ref& f, const value& x) {
 bool equals_any(const field_ref& f, const value& xs) {
   if (!xs.is_array())
     return false;
-  for (auto& x : xs.as_array())
+  auto& operands = xs.as_array();
+  // An array or object still in msgpack: `equals` would decode it once per operand, so decode
+  // it here once, and only when some operand has its type (no other can equal it).
+  if (f.tree == nullptr && (f.type == kind::array || f.type == kind::object)) {
+    auto same_rank = [&](const value& x) { return type_rank(x) == type_rank(f.type); };
+    if (std::none_of(operands.begin(), operands.end(), same_rank))
+      return false;
+    auto decoded = from_msgpack(f.bytes);
+    return decoded && equals_any(ref_of(&*decoded), xs);
+  }
+  for (auto& x : operands)
     if (equals(f, x))
       return true;
   return false;

@@ -296,6 +296,9 @@ TEST_CASE("in and not_in test membership with the rules of =", "[messages][query
     CHECK(m(d, "title", "in", j(R"(["x", "Hello World"])")));
     CHECK(m(d, "tags", "in", j(R"([["news", "tech", 3]])")));
     CHECK(m(d, "obj", "in", j(R"([1, {"a": 1, "b": [2]}])")));
+    // Several operands of the field's type: the stored array is decoded once for all of them.
+    CHECK(m(d, "tags", "in", j(R"([["x"], "news", ["news"], ["news", "tech", 3]])")));
+    CHECK(m(d, "obj", "in", j(R"([{"a": 2}, [1], {"b": [2], "a": 1}])")));
   }
   SECTION("in does not match other types, other values or an empty list") {
     CHECK_FALSE(m(d, "n", "in", j(R"(["5", [5]])")));
@@ -314,6 +317,8 @@ TEST_CASE("in and not_in test membership with the rules of =", "[messages][query
     CHECK(m(d, "n", "not_in", j(R"(["5"])")));
     CHECK(m(d, "n", "not_in", array{}));
     CHECK(m(d, "tags", "not_in", j(R"([["news"]])")));
+    CHECK(m(d, "tags", "not_in", j(R"([["news"], ["tech", "news", 3], "news"])")));
+    CHECK_FALSE(m(d, "tags", "not_in", j(R"([["news"], ["news", "tech", 3]])")));
   }
   SECTION("not_in does not match an element, null or a missing field") {
     CHECK_FALSE(m(d, "n", "not_in", j("[5]")));

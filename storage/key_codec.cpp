@@ -210,8 +210,13 @@ caf::expected<value> read_key(std::string_view& in) {
     uint16_t residual = read_u16(in.substr(8));
     in.remove_prefix(10);
     constexpr double two63 = 9223372036854775808.0;
-    if (std::isfinite(d) && d == std::floor(d) && d >= -two63 && d < two63)
-      return value{static_cast<int64_t>(d) + static_cast<int64_t>(residual)};
+    if (std::isfinite(d) && d == std::floor(d) && d >= -two63 && d < two63) {
+      // A residual that carries past INT64_MAX was never written by append_key_int.
+      int64_t i = 0;
+      if (__builtin_add_overflow(static_cast<int64_t>(d), static_cast<int64_t>(residual), &i))
+        return corrupt("integer above the int64 range");
+      return value{i};
+    }
     if (residual != 0)
       return corrupt("residual on a non-integral number");
     return value{d};

@@ -63,7 +63,10 @@ uint16_t read_u16(std::string_view in) noexcept; // precondition: in.size() >= 2
 /// integers when they are integral and within int64, as reals otherwise. Errors: corruption.
 caf::expected<value> read_key(std::string_view& in);
 
-/// Skips one typed value at the front of `in`. Returns false on malformed input.
+/// Skips one typed value at the front of `in`. Returns false when its framing is malformed
+/// (empty or truncated input, an unknown tag, an unterminated string, array or object). It does
+/// not decode what it skips: a number out of the int64 range or an object key that is not a
+/// string passes here and is refused by read_key.
 bool skip_key(std::string_view& in) noexcept;
 
 /// The smallest key greater than every key that starts with `prefix` (empty when there is none,

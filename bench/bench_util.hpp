@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -12,6 +13,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "messages/json.hpp"
 
 namespace debros::bench {
 
@@ -48,23 +51,32 @@ inline double peak_rss_mb() {
   return 0;
 }
 
-/// One JSON object on one line, fields in insertion order.
+/// One JSON object on one line, fields in insertion order. Keys and string values are escaped.
 class json_line {
 public:
   json_line& str(std::string_view k, std::string_view v) {
     key(k);
-    body_ += '"';
-    body_ += v;
-    body_ += '"';
+    append_json_string(body_, v);
     return *this;
   }
+  /// Integral values below 1e15 print as integers, other finite values with three decimals (or
+  /// in exponent form when that would not fit), NaN and infinities as null (JSON has no such
+  /// numbers).
   json_line& num(std::string_view k, double v) {
     key(k);
+    if (!std::isfinite(v)) {
+      body_ += "null";
+      return *this;
+    }
+    // Range first: converting a double outside int64 to an integer is undefined.
     char buf[64];
-    if (v == static_cast<double>(static_cast<int64_t>(v)) && v < 1e15 && v > -1e15)
+    bool small = v < 1e15 && v > -1e15;
+    if (small && v == std::trunc(v))
       std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
-    else
+    else if (small)
       std::snprintf(buf, sizeof buf, "%.3f", v);
+    else
+      std::snprintf(buf, sizeof buf, "%.17g", v);
     body_ += buf;
     return *this;
   }
@@ -87,9 +99,8 @@ private:
   void key(std::string_view k) {
     if (!body_.empty())
       body_ += ',';
-    body_ += '"';
-    body_ += k;
-    body_ += "\":";
+    append_json_string(body_, k);
+    body_ += ':';
   }
   std::string body_;
 };

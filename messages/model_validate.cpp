@@ -2,6 +2,7 @@
 #include "messages/model.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <regex>
 
 #include "messages/model_rules.hpp"
@@ -23,18 +24,18 @@ namespace {
 
 // -- validating documents -----------------------------------------------------------------------
 
+// One pass, one lookup per field. A default is stored already transformed (parse_model), so
+// only strings the client sent are transformed; dates are normalized whichever it was.
 void normalize(const model_def& def, object& doc, write_mode mode) {
   for (auto& f : def.fields) {
     value* v = doc.find(f.name);
-    if (v != nullptr && v->is_string())
-      apply_transform_in_place(f.transform, v->as_string());
-  }
-  if (mode != write_mode::patch)
-    for (auto& f : def.fields)
-      if (f.default_value && !doc.contains(f.name))
-        doc.set(f.name, *f.default_value);
-  for (auto& f : def.fields) {
-    value* v = doc.find(f.name);
+    if (v != nullptr) {
+      if (v->is_string())
+        apply_transform_in_place(f.transform, v->as_string());
+    } else if (mode != write_mode::patch && f.default_value) {
+      doc.append_unchecked(f.name, *f.default_value);
+      v = &std::prev(doc.end())->second;
+    }
     if (v != nullptr && f.type == field_type::date)
       normalize_date(*v);
   }

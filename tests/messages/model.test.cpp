@@ -842,6 +842,39 @@ TEST_CASE("defaults fill missing fields on create and replace", "[messages][mode
     CHECK(doc.find("score")->as_int() == 5);
     CHECK(doc.find("tags")->is_null());
   }
+  SECTION("defaults are appended in field order; dates are normalized, defaults included") {
+    // Built in C++, so the date default was never normalized by parse_model.
+    model_def def;
+    def.name = "N";
+    field_def at;
+    at.name = "at";
+    at.type = field_type::date;
+    at.default_value = value{2.0e12};
+    field_def name;
+    name.name = "name";
+    name.default_value = value{"x"};
+    name.transform = text_transform::trim;
+    field_def when;
+    when.name = "when";
+    when.type = field_type::date;
+    def.fields = {at, name, when};
+    auto m = compiled_model::compile(def);
+    REQUIRE(m);
+    value doc = json(R"({"when": 3.0e12, "other": 1})");
+    (*m)->normalize(doc, write_mode::create);
+    std::vector<std::string> keys;
+    for (auto& [k, v] : doc.as_object())
+      keys.push_back(k);
+    CHECK(keys == std::vector<std::string>{"when", "other", "at", "name"});
+    REQUIRE(doc.find("at")->is_int());
+    CHECK(doc.find("at")->as_int() == 2000000000000);
+    REQUIRE(doc.find("when")->is_int());
+    CHECK(doc.find("when")->as_int() == 3000000000000);
+    CHECK(doc.find("name")->as_string() == "x");
+    auto once = doc;
+    (*m)->normalize(doc, write_mode::create);
+    CHECK(to_json(doc) == to_json(once));
+  }
   SECTION("a default satisfies required") {
     auto m = compile_json("N", R"({"fields": {"s": {"type": "string", "required": true,
                                                      "default": "x"}}})");

@@ -177,8 +177,30 @@ TEST_CASE("malformed msgpack is refused with a message naming the problem", "[me
   SECTION("NaN") {
     refuse(unhex("cb7ff8000000000000"), "non-finite");
   }
+  SECTION("float32 NaN and infinities") {
+    refuse(unhex("ca7fc00000"), "non-finite");
+    refuse(unhex("ca7f800000"), "non-finite");
+    refuse(unhex("caff800000"), "non-finite");
+  }
   SECTION("invalid UTF-8") {
     refuse(unhex("a2c328"), "UTF-8");
+  }
+  SECTION("a map key that is invalid UTF-8") {
+    refuse(unhex("81a2c32801"), "map key is not valid UTF-8");
+  }
+  SECTION("with check_utf8 off, invalid UTF-8 passes and every other rule still holds") {
+    decode_limits lenient;
+    lenient.check_utf8 = false;
+    auto s = from_msgpack(unhex("a2c328"), lenient);
+    REQUIRE(s);
+    CHECK(s->as_string() == std::string{"\xc3\x28"});
+    auto m = from_msgpack(unhex("81a2c32801"), lenient);
+    REQUIRE(m);
+    CHECK(m->find(std::string{"\xc3\x28"})->as_int() == 1);
+    for (auto bytes : {"cb7ff8000000000000", "ca7f800000", "82a2c32801a2c32802", "810101", "c1"}) {
+      INFO(bytes);
+      CHECK_FALSE(from_msgpack(unhex(bytes), lenient));
+    }
   }
   SECTION("a count larger than the input") {
     refuse(unhex("dd7fffffff"), "truncated");

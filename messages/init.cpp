@@ -12,17 +12,17 @@ namespace debros {
 
 void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_types<caf::id_block::debros>();
-  cfg.add_error_category(
-      caf::atom("debros"), [](uint8_t code, caf::atom_value, const caf::message& ctx) {
-        std::string out = "debros::";
-        auto c = code >= 1 && code <= errc_max ? static_cast<errc>(code) : errc::internal;
-        out += to_string(c);
-        if (!ctx.empty() && ctx.match_element<std::string>(0)) {
-          out += ": ";
-          out += ctx.get_as<std::string>(0);
-        }
-        return out;
-      });
+  cfg.add_error_category(caf::atom("debros"),
+                         [](uint8_t code, caf::atom_value, const caf::message& ctx) {
+                           std::string out = "debros::";
+                           // to_string names an unknown code "internal".
+                           out += to_string(static_cast<errc>(code));
+                           if (!ctx.empty() && ctx.match_element<std::string>(0)) {
+                             out += ": ";
+                             out += ctx.get_as<std::string>(0);
+                           }
+                           return out;
+                         });
 }
 
 } // namespace debros

@@ -128,3 +128,13 @@ TEST_CASE("every wire type is registered and survives serialization", "[messages
     CHECK(code_of(err) == errc::invalid_argument);
   }
 }
+
+TEST_CASE("the actor system renders Debros errors by code name and message", "[messages][wire]") {
+  system_fixture f;
+  CHECK(f.sys->render(make_error(errc::not_found, "no document 7")) ==
+        "debros::not_found: no document 7");
+  CHECK(f.sys->render(make_error(errc::conflict)) == "debros::conflict");
+  // Codes past errc_max (a newer peer's, or garbage) render as internal. Code 0 is no error.
+  for (uint8_t code : {static_cast<uint8_t>(errc_max + 1), uint8_t{255}})
+    CHECK(f.sys->render(caf::error{code, caf::atom("debros")}) == "debros::internal");
+}

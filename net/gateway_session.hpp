@@ -120,16 +120,21 @@ protected:
     handle(std::move(req));
   }
 
+  // Starts answering a request: the state respond() and the timeout check, and one more
+  // request in flight (until its response is written, see on_write). Returns its number.
+  uint64_t begin_request(unsigned version, bool keep_alive, bool head) {
+    keep_alive_ = keep_alive;
+    version_ = version;
+    head_ = head;
+    answered_ = false;
+    t0_ = std::chrono::steady_clock::now();
+    st_->in_flight.fetch_add(1);
+    return ++seq_;
+  }
+
   // An error found while reading: answer it and close (the stream may be out of sync).
   void send_error(errc code, std::string message) {
-    keep_alive_ = false;
-    version_ = 11;
-    head_ = false;
-    answered_ = false;
-    ++seq_;
-    st_->in_flight.fetch_add(1);
-    t0_ = std::chrono::steady_clock::now();
-    respond(seq_, api::error(code, std::move(message)));
+    respond(begin_request(11, false, false), api::error(code, std::move(message)));
   }
 
   bool try_upgrade(request& req) {
@@ -140,14 +145,7 @@ protected:
       auto ar = to_api_request(req);
       auto handler = factory(ar);
       if (!handler) {
-        keep_alive_ = false;
-        version_ = req.version();
-        head_ = false;
-        answered_ = false;
-        ++seq_;
-        st_->in_flight.fetch_add(1);
-        t0_ = std::chrono::steady_clock::now();
-        respond(seq_, api::error(handler.error()));
+        respond(begin_request(req.version(), false, false), api::error(handler.error()));
         return true;
       }
       beast::get_lowest_layer(derived().stream()).expires_never();
@@ -158,17 +156,10 @@ protected:
   }
 
   void handle(request req) {
-    keep_alive_ = req.keep_alive();
-    version_ = req.version();
-    head_ = req.method() == http::verb::head;
-    answered_ = false;
-    ++seq_;
-    t0_ = std::chrono::steady_clock::now();
-    st_->in_flight.fetch_add(1);
+    auto seq = begin_request(req.version(), req.keep_alive(), req.method() == http::verb::head);
     beast::get_lowest_layer(derived().stream()).expires_never();
     timer_.expires_after(st_->opts.request_timeout);
     auto self = derived().shared_from_this();
-    auto seq = seq_;
     timer_.async_wait([self, seq](beast::error_code ec) {
       if (!ec)
         self->respond(seq, api::error(errc::timeout, "no answer within the request timeout; the "
@@ -182,13 +173,13 @@ protected:
   }
 
   // Answers request number `seq` of this connection, once: a reply that comes after the timeout
-  // answered it (even while a later request on the connection waits) is dropped.
+  // answered it (even while a later request on the connection waits) is dropped. The request
+  // stays in flight until on_write: the gateway's stop waits for the response to be written.
   void respond(uint64_t seq, api_response r) {
     if (answered_ || seq != seq_)
       return;
     answered_ = true;
     timer_.cancel();
-    st_->in_flight.fetch_sub(1);
     auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
     st_->m.observe(r.answered_by, r.status, secs);
     bool close = !keep_alive_ || st_->stopping.load();
@@ -201,6 +192,7 @@ protected:
 
   void on_write(bool close, beast::error_code ec, size_t) {
     res_.reset();
+    st_->in_flight.fetch_sub(1);
     if (ec)
       return;
     if (close)

@@ -1,61 +1,13 @@
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <random>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <fstream>
 
 #include "tests/net/e2e_fixture.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/raw_socket.hpp"
 
 using namespace debros;
 using namespace debros::test;
-
-namespace {
-
-// A raw TCP connection to HOST:PORT (loopback only).
-class raw_socket {
-public:
-  explicit raw_socket(const std::string& hostport) {
-    auto colon = hostport.rfind(':');
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(std::stoi(hostport.substr(colon + 1))));
-    inet_pton(AF_INET, hostport.substr(0, colon).c_str(), &addr.sin_addr);
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    timeval tv{5, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    REQUIRE(connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  }
-  ~raw_socket() { close(fd_); }
-
-  void send_all(std::string_view bytes) {
-    while (!bytes.empty()) {
-      auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n <= 0)
-        return; // the server may close early; that is an acceptable answer to garbage
-      bytes.remove_prefix(static_cast<size_t>(n));
-    }
-  }
-
-  /// Everything the server sends until it closes or goes quiet for 5 s.
-  std::string read_all() {
-    std::string out;
-    char buf[4096];
-    for (;;) {
-      auto n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0)
-        return out;
-      out.append(buf, static_cast<size_t>(n));
-    }
-  }
-
-private:
-  int fd_ = -1;
-};
-
-} // namespace
 
 TEST_CASE("garbage on a raw socket gets 4xx or a closed connection, and the node stays up",
           "[net][e2e][robustness]") {

@@ -5,11 +5,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 
-#include "actors/runtime.hpp"
-#include "net/api.hpp"
-#include "net/auth.hpp"
-#include "net/gateway.hpp"
-#include "tests/support/runtime_fixture.hpp"
+#include "tests/net/gateway_fixture.hpp"
 
 using namespace debros;
 using namespace debros::test;
@@ -39,35 +35,24 @@ private:
   std::shared_ptr<net::ws_channel> ch_;
 };
 
-struct gateway_fixture : runtime_fixture {
-  std::unique_ptr<net::auth> a;
-  net::metrics m;
-  std::unique_ptr<net::api> api;
-  std::unique_ptr<net::gateway> gw;
+struct ws_fixture : gateway_fixture {
   std::atomic<int> closes{0};
 
-  gateway_fixture() {
-    a = std::move(*net::auth::open(*rt, dir.path(), false));
-    api = std::make_unique<net::api>(*rt, *a, m, net::api_limits{});
-    net::gateway_options o;
-    o.listen = net::endpoint{"127.0.0.1", 0};
-    o.threads = 1;
+  ws_fixture() {
     auto factory =
         [this](const net::api_request& req) -> caf::expected<std::shared_ptr<net::ws_handler>> {
       if (req.query == "refuse=1")
         return make_error(errc::forbidden, "not for you");
       return std::make_shared<echo_handler>(closes);
     };
-    auto g = net::gateway::start(*api, m, o, {{"/v1/test/echo", factory}});
-    REQUIRE(g);
-    gw = std::move(*g);
+    start_gateway(false, {}, {{"/v1/test/echo", factory}});
   }
 };
 
 } // namespace
 
 TEST_CASE("the gateway upgrades to WebSocket and frames flow both ways", "[net][websocket]") {
-  gateway_fixture f;
+  ws_fixture f;
   asio::io_context ioc;
   asio::ip::tcp::resolver resolver{ioc};
   beast::websocket::stream<beast::tcp_stream> ws{ioc};

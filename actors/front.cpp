@@ -56,7 +56,7 @@ runtime_actor::behavior_type front_main(self_ptr self, engine* eng) {
           return caf::result<value>{std::move(where.error())};
         return delegate_to<value>(self, *eng, *entry, *where, std::move(op));
       },
-      [eng](doc_get& op) -> caf::result<value> { return to_result(eng->get(op.model, op.id)); },
+      [eng](doc_get& op) -> caf::result<value> { return eng->get(op.model, op.id); },
       [self, eng](doc_update& op) { return forward<value>(self, *eng, op); },
       [self, eng](doc_remove& op) { return forward<bool>(self, *eng, op); },
       [self, eng](doc_increment& op) { return forward<value>(self, *eng, op); },

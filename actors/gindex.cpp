@@ -154,7 +154,7 @@ gindex_actor::behavior_type gindex_main(self_ptr self, gindex_config cfg) {
       [self](partition_query& pq) -> caf::result<partition_result> {
         auto& s = self->state;
         if (!s.draining && !pending(self))
-          return to_result(run_partition_query(*s.cfg.env, s.layout, s.entry->def(), pq));
+          return run_partition_query(*s.cfg.env, s.layout, s.entry->def(), pq);
         auto rp = self->make_response_promise<partition_result>();
         s.waiting.push_back(waiting_query{std::move(pq), rp});
         if (!s.draining)

@@ -38,12 +38,4 @@ private:
   reply_fn<R> fn_;
 };
 
-/// A caf::result from an expected value, for handlers that answer at once.
-template <class T>
-caf::result<T> to_result(caf::expected<T> x) {
-  if (x)
-    return caf::result<T>{std::move(*x)};
-  return caf::result<T>{std::move(x.error())};
-}
-
 } // namespace debros

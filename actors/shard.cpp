@@ -520,7 +520,7 @@ shard_actor::behavior_type shard_main(self_ptr self, shard_config cfg) {
       [self](doc_get& op) -> caf::result<value> {
         auto r = do_get(self, op);
         op_done(self);
-        return to_result(std::move(r));
+        return r;
       },
       [self](doc_update& op) {
         auto rp = self->make_response_promise<value>();
@@ -544,7 +544,7 @@ shard_actor::behavior_type shard_main(self_ptr self, shard_config cfg) {
         auto& s = self->state;
         auto r = run_partition_query(*s.cfg.env, s.layout, s.entry->def(), pq);
         op_done(self);
-        return to_result(std::move(r));
+        return r;
       },
       [self](local_call<doc_create, value>& c) {
         do_create(self, std::move(c.op), tracked(self, reply<value>{std::move(c.reply)}));

@@ -37,6 +37,8 @@ struct gather {
   // the models the result depends on, taken before scattering.
   std::string cache_key;
   generation_snapshot deps;
+  // The stored size of the documents of the merged page (the cache's size estimate).
+  size_t page_bytes = 0;
 };
 
 // For global models, `userIn` filters on the documents' userId field.
@@ -84,15 +86,18 @@ caf::expected<query_result> merge(gather& g) {
     out.aggregate = aggregate_result(st, q.aggregate);
     return out;
   }
-  std::sort(hits.begin(), hits.end(), [&](const query_hit* a, const query_hit* b) {
-    return compare_sort_tuples(a->tuple, b->tuple, q.order_by) < 0;
-  });
   auto begin = std::min<size_t>(hits.size(), static_cast<size_t>(q.offset));
   auto end = std::min<size_t>(hits.size(), begin + static_cast<size_t>(q.limit));
+  // Only the first `end` need their order: the page and what it skips.
+  std::partial_sort(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(end), hits.end(),
+                    [&](const query_hit* a, const query_hit* b) {
+                      return compare_sort_tuples(a->tuple, b->tuple, q.order_by) < 0;
+                    });
   for (auto i = begin; i < end; ++i) {
     auto doc = storage::decode_body(hits[i]->body, "document of " + q.model);
     if (!doc)
       return doc.error();
+    g.page_bytes += hits[i]->body.size();
     out.docs.push_back(std::move(*doc));
   }
   // Partitions return one hit more than the page needs: if it exists, so does a next page.
@@ -123,14 +128,16 @@ std::optional<std::vector<uint32_t>> gindex_targets(const model_entry& e, const 
   return all;
 }
 
-// For `id = x` or `id in [...]` on a user-scoped model: the owners of those ids (ids without a
-// document have none, so the list may be empty), so the query visits only their databases.
-// std::nullopt when there is no such condition.
-std::optional<std::vector<std::string>> owners_of_ids(const engine& eng, const model_entry& e,
-                                                      const query& q) {
-  std::vector<std::string> out;
-  if (q.where.type != query_expr::kind::all)
-    return std::nullopt;
+// For `id = x` or `id in [...]`: where those documents are (ids without a document have no
+// place, so the list may be empty), so the query visits only their partitions. std::nullopt
+// when there is no such condition, or when the ids alone give the shards (a global model sharded
+// by id: shards_for_query prunes those).
+caf::expected<std::optional<std::vector<doc_place>>>
+places_of_ids(const engine& eng, const model_entry& e, const query& q) {
+  using result = std::optional<std::vector<doc_place>>;
+  if (q.where.type != query_expr::kind::all ||
+      (e.def().scope == model_scope::global && e.def().sharding.key == "id"))
+    return result{};
   for (auto& c : q.where.children) {
     if (c.type != query_expr::kind::cond || c.path != "id")
       continue;
@@ -141,22 +148,41 @@ std::optional<std::vector<std::string>> owners_of_ids(const engine& eng, const m
       ids = c.operand.as_array();
     else
       continue;
-    for (auto& id : ids)
-      if (id.is_string())
-        if (auto where = eng.locate(e, id.as_string()); where && *where)
-          out.push_back((*where)->user);
-    return out;
+    std::vector<doc_place> out;
+    for (auto& id : ids) {
+      if (!id.is_string())
+        continue;
+      auto where = eng.locate(e, id.as_string());
+      if (!where)
+        return where.error();
+      if (*where)
+        out.push_back(std::move(**where));
+    }
+    return result{std::move(out)};
   }
-  return std::nullopt;
+  return result{};
 }
 
-std::vector<target> targets_of(const engine& eng, const model_entry& e, const query& q) {
+caf::expected<std::vector<target>> targets_of(const engine& eng, const model_entry& e,
+                                              const query& q) {
   std::vector<target> out;
   auto& def = e.def();
+  auto places = places_of_ids(eng, e, q);
+  if (!places)
+    return places.error();
   if (def.scope == model_scope::global) {
-    // The shards the shard key allows; else a global index that answers; else every shard.
+    // The shards the shard key allows, or those holding the ids asked for; else a global index
+    // that answers; else every shard.
     if (auto pruned = shards_for_query(def, q)) {
       for (auto s : *pruned)
+        out.push_back(target{target::kind::shard, s, {}});
+    } else if (*places) {
+      std::vector<uint32_t> shards;
+      for (auto& p : **places)
+        shards.push_back(p.shard);
+      std::sort(shards.begin(), shards.end());
+      shards.erase(std::unique(shards.begin(), shards.end()), shards.end());
+      for (auto s : shards)
         out.push_back(target{target::kind::shard, s, {}});
     } else if (auto parts = gindex_targets(e, q)) {
       for (auto p : *parts)
@@ -168,12 +194,11 @@ std::vector<target> targets_of(const engine& eng, const model_entry& e, const qu
     return out;
   }
   auto users = q.user_in;
-  if (users.empty()) {
-    auto owners = owners_of_ids(eng, e, q);
-    if (owners && owners->empty())
+  if (users.empty() && *places) {
+    if ((*places)->empty())
       return out; // ids that no document has: nothing to ask
-    if (owners)
-      users = std::move(*owners);
+    for (auto& p : **places)
+      users.push_back(p.user);
   }
   if (!users.empty()) {
     std::sort(users.begin(), users.end());
@@ -202,7 +227,7 @@ scanner_actor::behavior_type scanner_main(scanner_actor::pointer self, storage::
       [=](partition_query& pq) -> caf::result<partition_result> {
         auto r = run_partition_query(*env, layout, entry->def(), pq);
         self->quit();
-        return to_result(std::move(r));
+        return r;
       },
   };
 }
@@ -247,9 +272,14 @@ void ask(self_ptr self, engine& eng, const std::shared_ptr<const model_entry>& e
 void deliver(self_ptr self, engine* eng, const std::shared_ptr<gather>& g, query_result res,
              reply<query_result>& r) {
   if (!g->cache_key.empty()) {
-    size_t bytes = 256;
-    for (auto& d : res.docs)
-      bytes += to_msgpack(d).size();
+    // The page's stored size, or, with relations embedded, the size of the documents as
+    // they now are.
+    size_t bytes = 256 + g->page_bytes;
+    if (!g->q.with.empty()) {
+      bytes = 256;
+      for (auto& d : res.docs)
+        bytes += to_msgpack(d).size();
+    }
     eng->query_cache().put(g->cache_key, res, bytes, g->deps, std::chrono::seconds{g->q.cache_s});
   }
   r.deliver(std::move(res));
@@ -298,7 +328,8 @@ void scatter(self_ptr self, engine* eng, std::shared_ptr<const model_entry> entr
     if (q.cache_s > 0) {
       auto keyed = q;
       keyed.cache_s = 0;
-      g->cache_key = "q|" + to_json(to_value(keyed));
+      // The query's JSON form does not name its model: the key does.
+      g->cache_key = "q|" + entry->def().name + "|" + to_json(to_value(keyed));
       if (auto hit = eng->query_cache().get(g->cache_key)) {
         auto res = *hit;
         res.stats.cached = true;
@@ -316,10 +347,16 @@ void scatter(self_ptr self, engine* eng, std::shared_ptr<const model_entry> entr
   }
   if (entry->def().scope == model_scope::global)
     add_user_filter(q);
-  auto targets = targets_of(*eng, *entry, q);
+  auto found = targets_of(*eng, *entry, q);
+  if (!found)
+    return r.fail(found.error());
+  auto targets = std::move(*found);
   g->all_users = !targets.empty() && targets.front().type == target::kind::scan;
   partition_query pq;
-  pq.k = static_cast<uint64_t>(q.offset + q.limit + 1);
+  // Partitions return one hit more than the page needs (so a next page is known to exist);
+  // none for an aggregate or an empty page.
+  bool no_hits = q.aggregate != aggregate_fn::none || q.limit == 0;
+  pq.k = no_hits ? 0 : static_cast<uint64_t>(q.offset + q.limit + 1);
   pq.after = g->after;
   pq.count_total = q.with_total;
   pq.q = q;

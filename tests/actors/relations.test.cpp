@@ -208,6 +208,14 @@ TEST_CASE("queries asking for a cache are served from it until a write", "[actor
     auto plain = f.rt->model("Post").query().where("n", ">=", 1).exec();
     CHECK_FALSE(plain->stats.cached);
   }
+  SECTION("the same query on another model is not served from this one's entry") {
+    auto other = f.rt->model("User").query().where("n", ">=", 1).cache(60).exec();
+    REQUIRE(other);
+    CHECK_FALSE(other->stats.cached);
+    for (auto& d : other->docs)
+      CHECK(d.find("title") == nullptr); // no Post documents
+    CHECK(other->docs.size() != third->docs.size());
+  }
 }
 
 TEST_CASE("relations load lazily from the C++ API", "[actors][relations]") {

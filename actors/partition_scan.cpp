@@ -170,6 +170,43 @@ caf::error scan_range(const storage::read_txn& txn, storage::table t, const key_
   return c->error();
 }
 
+// -- which conditions an index can answer -------------------------------------------------------
+
+bool scalar(const value& v) {
+  return !v.is_array() && !v.is_object();
+}
+
+bool is_eq_lookup(const query_expr& c) {
+  return c.op == query_op::eq && scalar(c.operand);
+}
+
+bool is_in_lookup(const query_expr& c) {
+  if (c.op != query_op::in || !c.operand.is_array())
+    return false;
+  auto& xs = c.operand.as_array();
+  return std::all_of(xs.begin(), xs.end(), [](const value& v) { return scalar(v); });
+}
+
+// An `in` worth answering from an index where the documents could also be scanned.
+bool is_small_in_lookup(const query_expr& c) {
+  return is_in_lookup(c) && c.operand.as_array().size() <= 64;
+}
+
+bool is_range_lookup(const query_expr& c) {
+  switch (c.op) {
+  case query_op::gt:
+  case query_op::ge:
+  case query_op::lt:
+  case query_op::le:
+  case query_op::starts_with:
+    return scalar(c.operand);
+  case query_op::between:
+    return c.operand.is_array() && c.operand.as_array().size() == 2;
+  default:
+    return false;
+  }
+}
+
 class planner {
 public:
   planner(const storage::read_txn& txn, const partition_layout& layout, const model_def& def,
@@ -184,23 +221,28 @@ public:
   caf::expected<partition_result> run() {
     if (layout_.global_index)
       return run_global_index();
+    // Documents keyed by id: `id =` and `id in` read just those documents.
+    if (!layout_.docs_by_user)
+      if (auto* ids = find_id_lookup())
+        return point_lookup(*ids);
     const query_expr* eq = find_cond(is_eq_lookup);
+    const query_expr* in = find_cond(is_small_in_lookup);
     const sort_key* first = keys_.empty() ? nullptr : &keys_[0];
     if (eq != nullptr && first != nullptr && first->path == "createdAt")
       return stream_eq_by_created(*eq, first->descending);
     if (first != nullptr && ordered_index(first->path)) {
       if (auto* rc = find_range_on(first->path))
         return stream_index(first->path, range_of(*rc), first->descending);
-      if (eq == nullptr)
+      // Streaming a whole index pays only while no `=` or `in` narrows the candidates.
+      if (eq == nullptr && in == nullptr)
         return stream_index(first->path, key_range{}, first->descending);
     }
-    if (eq == nullptr && !layout_.docs_by_user &&
-        (first == nullptr || (first->path == "id" && keys_.size() <= 2)))
-      return stream_docs(first != nullptr && first->descending);
     if (eq != nullptr)
       return heap_index(eq->path, {prefix_range(*eq, eq->operand)});
-    if (auto* in = find_cond(is_small_in_lookup))
+    if (in != nullptr)
       return heap_index(in->path, in_ranges(*in));
+    if (!layout_.docs_by_user && (first == nullptr || (first->path == "id" && keys_.size() <= 2)))
+      return stream_docs(first != nullptr && first->descending);
     if (auto* rc = find_cond(is_range_lookup))
       return heap_index(rc->path, {range_of(*rc)});
     return heap_docs();
@@ -261,37 +303,13 @@ private:
     return fd != nullptr && fd->type != field_type::array && fd->type != field_type::object;
   }
 
-  static bool scalar(const value& v) { return !v.is_array() && !v.is_object(); }
-
-  static bool is_eq_lookup(const query_expr& c) {
-    return c.op == query_op::eq && scalar(c.operand);
-  }
-
-  static bool is_in_lookup(const query_expr& c) {
-    if (c.op != query_op::in || !c.operand.is_array())
-      return false;
-    auto& xs = c.operand.as_array();
-    return std::all_of(xs.begin(), xs.end(), [](const value& v) { return scalar(v); });
-  }
-
-  // An `in` worth answering from an index where the documents could also be scanned.
-  static bool is_small_in_lookup(const query_expr& c) {
-    return is_in_lookup(c) && c.operand.as_array().size() <= 64;
-  }
-
-  static bool is_range_lookup(const query_expr& c) {
-    switch (c.op) {
-    case query_op::gt:
-    case query_op::ge:
-    case query_op::lt:
-    case query_op::le:
-    case query_op::starts_with:
-      return scalar(c.operand);
-    case query_op::between:
-      return c.operand.is_array() && c.operand.as_array().size() == 2;
-    default:
-      return false;
-    }
+  // A top-level `id = "x"` or `id in [...]`.
+  const query_expr* find_id_lookup() const {
+    for (auto* c : conds_)
+      if (c->path == "id" && ((c->op == query_op::eq && c->operand.is_string()) ||
+                              (c->op == query_op::in && c->operand.is_array())))
+        return c;
+    return nullptr;
   }
 
   template <class Pred>
@@ -415,18 +433,6 @@ private:
     return body_of(**rec);
   }
 
-  bool my_user(std::string_view doc_key) const {
-    if (layout_.user_mod == 0)
-      return true;
-    std::string user;
-    std::string_view id;
-    if (!doc_keys::split_user_doc_key(doc_key, user, id))
-      return false;
-    std::string enc;
-    storage::append_key_string(enc, user);
-    return stable_hash(enc) % layout_.user_mod == layout_.user_rem;
-  }
-
   // What identifies ties in a streaming index scan: entries with equal tokens tie.
   enum class token { value, created, order };
 
@@ -527,11 +533,37 @@ private:
     return col.finish(true);
   }
 
+  // The documents of the ids `c` names, each read once.
+  caf::expected<partition_result> point_lookup(const query_expr& c) {
+    collector col{pq_, false};
+    std::vector<std::string> ids;
+    if (c.op == query_op::eq)
+      ids.push_back(c.operand.as_string());
+    else
+      for (auto& v : c.operand.as_array())
+        if (v.is_string())
+          ids.push_back(v.as_string());
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    for (auto& id : ids) {
+      if (id.empty() || id.size() > doc_keys::id_bytes_max)
+        continue; // no document has it
+      auto rec = txn_.get(layout_.docs, layout_.docs_prefix + id);
+      if (!rec)
+        return rec.error();
+      if (!*rec)
+        continue;
+      auto body = body_of(**rec);
+      if (!body)
+        return body.error();
+      col.offer(*body, id);
+    }
+    return col.finish(true);
+  }
+
   caf::error walk_docs(key_range r, bool reverse, collector& col) {
     auto id_offset = layout_.docs_prefix.size();
     return scan_range(txn_, layout_.docs, r, reverse, [&](storage::cursor& c, caf::error& err) {
-      if (!my_user(c.key()))
-        return true;
       auto body = body_of(c.val());
       if (!body) {
         err = std::move(body.error());
@@ -553,10 +585,44 @@ private:
 
   caf::expected<partition_result> heap_docs() {
     collector col{pq_, false};
-    if (auto err =
-            walk_docs(key_range{layout_.docs_prefix, prefix_end(layout_.docs_prefix)}, false, col))
+    auto err = layout_.docs_by_user
+                   ? walk_my_users(col)
+                   : walk_docs(key_range{layout_.docs_prefix, prefix_end(layout_.docs_prefix)},
+                               false, col);
+    if (err)
       return err;
     return col.finish(false);
+  }
+
+  // A scan of every user's database (docs_prefix covers the model): the documents of the users
+  // that are this scanner's share (stable_hash(key of user) % user_mod == user_rem), skipping
+  // each other user's documents with one seek.
+  caf::error walk_my_users(collector& col) {
+    auto c = txn_.open_cursor(layout_.docs);
+    if (!c)
+      return c.error();
+    auto end = prefix_end(layout_.docs_prefix);
+    bool ok = c->seek(layout_.docs_prefix);
+    while (ok && (end.empty() || c->key() < std::string_view{end})) {
+      auto rest = c->key().substr(layout_.docs_prefix.size());
+      auto start = rest;
+      if (!storage::skip_key(rest))
+        return make_error(errc::corruption, "malformed document key of " + def_.name);
+      auto user_key = start.substr(0, start.size() - rest.size());
+      auto user_prefix = layout_.docs_prefix + std::string{user_key};
+      if (layout_.user_mod != 0 && stable_hash(user_key) % layout_.user_mod != layout_.user_rem) {
+        ok = c->seek(prefix_end(user_prefix));
+        continue;
+      }
+      for (; ok && c->key().substr(0, user_prefix.size()) == user_prefix; ok = c->next()) {
+        auto body = body_of(c->val());
+        if (!body)
+          return body.error();
+        if (!col.offer(*body, c->key().substr(user_prefix.size())))
+          return c->error();
+      }
+    }
+    return c->error();
   }
 
   const storage::read_txn& txn_;
@@ -566,20 +632,6 @@ private:
   const std::vector<sort_key>& keys_;
   std::vector<const query_expr*> conds_;
 };
-
-bool is_gindex_range(query_op op) {
-  switch (op) {
-  case query_op::gt:
-  case query_op::ge:
-  case query_op::lt:
-  case query_op::le:
-  case query_op::between:
-  case query_op::starts_with:
-    return true;
-  default:
-    return false;
-  }
-}
 
 } // namespace
 
@@ -595,9 +647,9 @@ choose_gindex(const model_def& def, const std::vector<std::string>& global_field
   for (auto& c : q.where.children) {
     if (c.type != query_expr::kind::cond || !global(c.path))
       continue;
-    if (c.op == query_op::eq && !c.operand.is_array() && !c.operand.is_object())
+    if (is_eq_lookup(c))
       return gindex_choice{&c, {doc_keys::gindex_partition_of(c.operand)}};
-    if (c.op == query_op::in && c.operand.is_array()) {
+    if (is_in_lookup(c)) {
       gindex_choice out{&c, {}};
       for (auto& v : c.operand.as_array())
         out.partitions.push_back(doc_keys::gindex_partition_of(v));
@@ -608,8 +660,7 @@ choose_gindex(const model_def& def, const std::vector<std::string>& global_field
         out.partitions.push_back(0);
       return out;
     }
-    if (is_gindex_range(c.op) &&
-        (c.op != query_op::between || (c.operand.is_array() && c.operand.as_array().size() == 2)))
+    if (is_range_lookup(c))
       return gindex_choice{&c, {}};
   }
   if (!q.order_by.empty() && global(q.order_by[0].path))

@@ -303,6 +303,11 @@ TEST_CASE("equality on the shard key asks one shard", "[actors][query]") {
   REQUIRE(r);
   CHECK(r->docs.size() == 1);
   CHECK(r->stats.partitions == 1);
+  CHECK(r->stats.examined == 1); // read by its key, not by a scan of the shard
+  auto several = f.run(R"({"where": [["id", "in", [")" + id + R"(", "no-such-id"]]]})");
+  REQUIRE(several);
+  CHECK(several->docs.size() == 1);
+  CHECK(several->stats.examined == 1);
   auto all = f.run(R"({"where": [["n", "=", 3]]})");
   REQUIRE(all);
   CHECK(all->stats.partitions == 4);
@@ -317,6 +322,12 @@ TEST_CASE("equality on the shard key asks one shard", "[actors][query]") {
     REQUIRE(one);
     CHECK(one->stats.partitions == 1);
     CHECK(one->docs.size() == 1);
+    // Sharded by name, a document is still found by id alone, in its one shard.
+    auto by_id = cities.query().where("id", "=", one->docs[0].find("id")->as_string()).exec();
+    REQUIRE(by_id);
+    CHECK(by_id->docs.size() == 1);
+    CHECK(by_id->stats.partitions == 1);
+    CHECK(by_id->stats.examined == 1);
     CHECK(*cities.count() == 6);
   }
 }

@@ -126,6 +126,9 @@ void runtime::stop() {
   if (p.front)
     caf::anon_send(p.front, stop_atom::value);
   p.front = nullptr;
+  // Actors still finishing their mailboxes use the engine (its caches, generations, tables):
+  // it goes only once they are all done.
+  p.sys->await_all_actors_done();
   p.eng.reset();
   p.sys.reset();
 }

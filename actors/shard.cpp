@@ -148,6 +148,18 @@ void on_acks(self_ptr self) {
   }
 }
 
+// The runtime stops the writer before its actors, so every write submitted from here on fails
+// at once and its ack is already in the channel: drain until nothing is pending, so that every
+// operation this actor took is answered before it quits.
+void stop(self_ptr self) {
+  auto& st = self->state;
+  for (int round = 0; !st.pending.empty() && round < 1000; ++round)
+    on_acks(self);
+  for (auto& [token, fn] : std::exchange(st.pending, {}))
+    fn(make_error(errc::shutting_down, "the runtime is stopping"));
+  self->quit();
+}
+
 caf::error run_before(const std::vector<before_hook>& hooks, value& doc) {
   return guarded("a before-hook", [&]() -> caf::error {
     for (auto& h : hooks)
@@ -571,7 +583,7 @@ shard_actor::behavior_type shard_main(self_ptr self, shard_config cfg) {
         if (!self->state.cfg.place.user_scoped())
           self->state.layout.indexed = self->state.entry->indexed;
       },
-      [self](stop_atom) { self->quit(); },
+      [self](stop_atom) { stop(self); },
   };
 }
 

@@ -10,6 +10,21 @@
 using namespace debros;
 using namespace debros::test;
 
+namespace {
+
+// Waits (at most 30 s) until `done` reaches `n`; false on the deadline.
+bool wait_for(const std::atomic<int>& done, int n) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{30};
+  while (done.load() < n) {
+    if (std::chrono::steady_clock::now() > deadline)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  }
+  return true;
+}
+
+} // namespace
+
 TEST_CASE("concurrent increments are never lost", "[actors][concurrency]") {
   runtime_fixture f;
   f.define("Post", R"({"fields": {"views": {"type": "number", "default": 0}},
@@ -37,8 +52,7 @@ TEST_CASE("concurrent increments are never lost", "[actors][concurrency]") {
           ++errors;
         ++done;
       });
-    while (done < 1000)
-      std::this_thread::sleep_for(std::chrono::milliseconds{1});
+    REQUIRE(wait_for(done, 1000));
     CHECK(errors == 0);
     CHECK(posts.get(id)->find("views")->as_int() == 2100);
     // Coalescing: far fewer commits than increments.
@@ -54,6 +68,46 @@ TEST_CASE("concurrent increments are never lost", "[actors][concurrency]") {
     CHECK(code_of(over.error()) == errc::validation_failed);
     CHECK(capped.get(cid)->find("n")->as_int() == 5);
   }
+  SECTION("in a coalesced burst, exactly the increments past the maximum fail") {
+    f.define("Capped", R"({"fields": {"n": {"type": "number", "default": 0, "max": 5}}})");
+    auto capped = f.rt->model("Capped");
+    auto cid = capped.create(value{object{}})->find("id")->as_string();
+    std::atomic<int> done{0};
+    std::atomic<int> ok{0};
+    std::atomic<int> refused{0};
+    for (int i = 0; i < 50; ++i)
+      f.rt->engine().increment("Capped", cid, "n", value{1}, [&](caf::expected<value> v) {
+        if (v)
+          ++ok;
+        else if (code_of(v.error()) == errc::validation_failed)
+          ++refused;
+        ++done;
+      });
+    REQUIRE(wait_for(done, 50));
+    CHECK(ok == 5);
+    CHECK(refused == 45);
+    CHECK(capped.get(cid)->find("n")->as_int() == 5);
+  }
+}
+
+TEST_CASE("stopping the runtime answers every operation in flight", "[actors][concurrency]") {
+  runtime_fixture f;
+  f.define("Post", R"({"fields": {"views": {"type": "number", "default": 0}}})");
+  auto id = f.rt->model("Post").create(value{object{}})->find("id")->as_string();
+  std::atomic<int> done{0};
+  std::atomic<int> ok{0};
+  // Increments of one document queue up behind each other's writes; stop while they do.
+  for (int i = 0; i < 500; ++i)
+    f.rt->engine().increment("Post", id, "views", value{1}, [&](caf::expected<value> v) {
+      if (v)
+        ++ok;
+      ++done;
+    });
+  f.rt->stop();
+  CHECK(done == 500);
+  // What was acknowledged is stored.
+  f.restart();
+  CHECK(f.rt->model("Post").get(id)->find("views")->as_int() == ok.load());
 }
 
 TEST_CASE("concurrent creates with the same unique value: exactly one wins",

@@ -188,12 +188,16 @@ void api::handle(api_request req, respond_fn respond) {
     return ctx->reply(not_found_route(*ctx));
   bool public_route = ctx->segs.size() == 2 && ctx->segs[1] == "health";
   if (!public_route) {
-    auto who = auth_.authenticate(ctx->req.authorization);
+    auto who = authenticate(ctx->req);
     if (!who)
       return ctx->reply(error(who.error()));
     ctx->who = std::move(*who);
   }
   dispatch(std::move(ctx));
+}
+
+caf::expected<principal> api::authenticate(const api_request& req) const {
+  return auth_.authenticate(req.authorization);
 }
 
 api_response not_found_route(const api::context& ctx) {

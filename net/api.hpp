@@ -66,6 +66,11 @@ public:
   /// Answers one request (see the threading note above).
   void handle(api_request req, respond_fn respond);
 
+  /// Who sent `req`, by its Authorization header: the check handle() makes before every route
+  /// but GET /v1/health, for requests answered elsewhere (the gateway's WebSocket upgrades).
+  /// Any thread. Errors: unauthenticated (see auth::authenticate).
+  caf::expected<principal> authenticate(const api_request& req) const;
+
   /// The addresses this node serves, for status replies, and its peers. May be called while
   /// requests are served (the node learns its cluster address after the gateway started).
   void set_addresses(std::string http, std::string cluster);

@@ -143,7 +143,10 @@ protected:
       if (target.substr(0, prefix.size()) != prefix)
         continue;
       auto ar = to_api_request(req);
-      auto handler = factory(ar);
+      // Authenticated like every other request, before the endpoint sees it.
+      auto who = st_->a.authenticate(ar);
+      auto handler = who ? factory(ar, *who)
+                         : caf::expected<std::shared_ptr<ws_handler>>{std::move(who.error())};
       if (!handler) {
         respond(begin_request(req.version(), false, false), api::error(handler.error()));
         return true;

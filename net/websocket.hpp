@@ -1,6 +1,8 @@
 // WebSocket endpoints of the gateway: a factory per path prefix decides, from the upgrade
-// request, whether to accept (returning a handler) or refuse (returning an error, answered as
-// an HTTP error response without upgrading). Pub/sub topics plug in here.
+// request and who sent it, whether to accept (returning a handler) or refuse (returning an
+// error, answered as an HTTP error response without upgrading). The gateway authenticates the
+// upgrade first, as the api does every request (api::authenticate): a request without valid
+// credentials gets 401 and never reaches the factory. Pub/sub topics plug in here.
 #pragma once
 
 #include <functional>
@@ -33,6 +35,9 @@ public:
   virtual void on_close() {}
 };
 
-using ws_factory = std::function<caf::expected<std::shared_ptr<ws_handler>>(const api_request&)>;
+/// Called on a gateway thread with the upgrade request and its authenticated sender; must not
+/// block.
+using ws_factory =
+    std::function<caf::expected<std::shared_ptr<ws_handler>>(const api_request&, const principal&)>;
 
 } // namespace debros::net

@@ -303,14 +303,15 @@ void engine::send_to(const std::shared_ptr<const model_entry>& entry, const doc_
   caf::anon_send(entry->shards[where.shard], local_call<Op, R>{std::move(op), std::move(done)});
 }
 
-void engine::create(std::string model, value doc, reply_fn<value> done) {
+void engine::create(std::string model, value doc, reply_fn<value> done, std::string as_user) {
   auto entry = find(model);
   if (!entry)
     return fail(done, entry.error());
   auto where = place(**entry, doc);
   if (!where)
     return fail(done, where.error());
-  send_to(*entry, *where, doc_create{std::move(model), std::move(doc)}, std::move(done));
+  send_to(*entry, *where, doc_create{std::move(model), std::move(doc), std::move(as_user)},
+          std::move(done));
 }
 
 // Sends an operation to the actor owning document `id`, or fails with not_found.
@@ -329,22 +330,22 @@ void engine::send_to_owner(const std::string& model, const std::string& id, Op o
 }
 
 void engine::update(std::string model, std::string id, value fields, bool replace,
-                    reply_fn<value> done) {
-  doc_update op{model, id, std::move(fields), replace};
+                    reply_fn<value> done, std::string as_user) {
+  doc_update op{model, id, std::move(fields), replace, std::move(as_user)};
   send_to_owner(model, id, std::move(op), std::move(done));
 }
 
-void engine::remove(std::string model, std::string id, reply_fn<bool> done) {
-  doc_remove op{model, id};
+void engine::remove(std::string model, std::string id, reply_fn<bool> done, std::string as_user) {
+  doc_remove op{model, id, std::move(as_user)};
   send_to_owner(model, id, std::move(op), std::move(done));
 }
 
 void engine::increment(std::string model, std::string id, std::string field, value by,
-                       reply_fn<value> done) {
+                       reply_fn<value> done, std::string as_user) {
   auto entry = find(model);
   if (!entry)
     return fail(done, entry.error());
-  doc_increment op{model, id, std::move(field), std::move(by)};
+  doc_increment op{model, id, std::move(field), std::move(by), std::move(as_user)};
   auto& def = (*entry)->def();
   // Global counters are created by their first increment, so route by placement, not lookup.
   if (def.type == store_type::counter && def.scope == model_scope::global &&

@@ -61,11 +61,14 @@ public:
 
   // -- operations (asynchronous; see the header comment for where `done` runs) ----------------
 
-  void create(std::string model, value doc, reply_fn<value> done);
-  void update(std::string model, std::string id, value fields, bool replace, reply_fn<value> done);
-  void remove(std::string model, std::string id, reply_fn<bool> done);
+  // `as_user`: empty for a trusted write; otherwise the user a write is made for, whose
+  // ownership of the document the owning actor checks (messages/requests.hpp, doc_create).
+  void create(std::string model, value doc, reply_fn<value> done, std::string as_user = {});
+  void update(std::string model, std::string id, value fields, bool replace, reply_fn<value> done,
+              std::string as_user = {});
+  void remove(std::string model, std::string id, reply_fn<bool> done, std::string as_user = {});
   void increment(std::string model, std::string id, std::string field, value by,
-                 reply_fn<value> done);
+                 reply_fn<value> done, std::string as_user = {});
   void run_query(query q, reply_fn<query_result> done);
 
   /// Creates all documents or none, in one transaction. Hooks and validators run for each
@@ -114,8 +117,8 @@ public:
   void get_with(std::string model, std::string id, std::string user_hint,
                 std::vector<std::string> with, reply_fn<value> done);
 
-  /// Registers a user (API.md "Users"); `done` gets whether it is new, on a CAF worker. Writing a user-scoped
-  /// document for an unknown user registers it too, in the document's transaction.
+  /// Registers a user (API.md "Users"); `done` gets whether it is new, on a CAF worker. Writing a
+  /// user-scoped document for an unknown user registers it too, in the document's transaction.
   void ensure_user(std::string user, reply_fn<bool> done);
 
   /// A user's directory entry with its databases: {"id", "createdAt", "models": {M: {...}}}.

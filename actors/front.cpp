@@ -5,6 +5,7 @@
 
 #include "actors/coordinator.hpp"
 #include "actors/engine.hpp"
+#include "actors/placement.hpp"
 #include "actors/reply.hpp"
 #include "actors/userdb_host.hpp"
 #include "messages/errc.hpp"
@@ -59,7 +60,20 @@ runtime_actor::behavior_type front_main(self_ptr self, engine* eng) {
       [eng](doc_get& op) -> caf::result<value> { return eng->get(op.model, op.id); },
       [self, eng](doc_update& op) { return forward<value>(self, *eng, op); },
       [self, eng](doc_remove& op) { return forward<bool>(self, *eng, op); },
-      [self, eng](doc_increment& op) { return forward<value>(self, *eng, op); },
+      [self, eng](doc_increment& op) -> caf::result<value> {
+        auto entry = eng->find(op.model);
+        if (!entry)
+          return caf::result<value>{std::move(entry.error())};
+        // Global counters are created by their first increment: route by placement, as
+        // engine::increment does, not by a lookup that finds nothing yet.
+        auto& def = (*entry)->def();
+        if (def.type == store_type::counter && def.scope == model_scope::global &&
+            def.sharding.key == "id")
+          return delegate_to<value>(self, *eng, *entry,
+                                    doc_place{shard_for_key(def.sharding, value{op.id}), {}},
+                                    std::move(op));
+        return forward<value>(self, *eng, op);
+      },
       [self, eng](query& q) -> caf::result<query_result> {
         auto entry = eng->find(q.model);
         if (!entry)

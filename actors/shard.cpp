@@ -28,6 +28,7 @@ struct pending_increment {
   std::string field;
   value by;
   reply<value> r;
+  std::string as_user;
 };
 
 // An operation waiting for the document it touches to be free.
@@ -196,6 +197,20 @@ caf::error check_hooked_id(const value& doc, const std::string& id, const char* 
   return caf::none;
 }
 
+std::string owner_of(const value& doc) {
+  auto* u = doc.is_object() ? doc.find("userId") : nullptr;
+  return u != nullptr && u->is_string() ? u->as_string() : std::string{};
+}
+
+// A write made for `as_user` (not empty) changes only documents that user owns: checked here,
+// on the state the write changes, while the document is this actor's alone.
+caf::error check_owner(const value& doc, const std::string& as_user) {
+  if (as_user.empty() || owner_of(doc) == as_user)
+    return caf::none;
+  return make_error(errc::forbidden,
+                    "a user token writes only documents of its own user (" + as_user + ")");
+}
+
 // Tells the host of a user database that one operation is answered.
 void op_done(self_ptr self) {
   auto& cfg = self->state.cfg;
@@ -240,8 +255,12 @@ void do_create(self_ptr self, doc_create op, reply<value> r) {
     auto cur = read_doc(self, id);
     if (!cur)
       return r.fail(cur.error());
-    if (*cur)
+    if (*cur) {
+      // Replacing a value is a write to the stored document: its owner's alone.
+      if (auto err = check_owner(**cur, op.as_user))
+        return r.fail(err);
       return do_replace(self, std::move(**cur), std::move(op.doc), true, r);
+    }
   }
   auto now = now_ms();
   obj.set("createdAt", now);
@@ -250,6 +269,8 @@ void do_create(self_ptr self, doc_create op, reply<value> r) {
   if (auto err = run_before(entry->ext->before_create, op.doc))
     return r.fail(err);
   if (auto err = check_hooked_id(op.doc, id, "before-create"))
+    return r.fail(err);
+  if (auto err = check_owner(op.doc, op.as_user))
     return r.fail(err);
   if (auto err = validate(*entry, op.doc, write_mode::create))
     return r.fail(err);
@@ -357,6 +378,8 @@ void do_update(self_ptr self, doc_update op, reply<value> r) {
     return r.fail(cur.error());
   if (!*cur)
     return r.fail(make_error(errc::not_found, not_found_message(self, op.id)));
+  if (auto err = check_owner(**cur, op.as_user))
+    return r.fail(err);
   do_replace(self, std::move(**cur), std::move(op.fields), op.replace, r);
 }
 
@@ -371,6 +394,8 @@ void do_remove(self_ptr self, doc_remove op, reply<bool> r) {
     return r.fail(cur.error());
   if (!*cur)
     return r.fail(make_error(errc::not_found, not_found_message(self, op.id)));
+  if (auto err = check_owner(**cur, op.as_user))
+    return r.fail(err);
   value seen = **cur;
   if (auto err = run_before(entry->ext->before_delete, seen))
     return r.fail(err);
@@ -440,12 +465,27 @@ void run_increments(self_ptr self, const std::string& id, std::vector<pending_in
   auto now = now_ms();
   value doc = creating ? value{object{{"id", id}, {"createdAt", now}}} : **cur;
   std::vector<std::pair<reply<value>, value>> accepted;
+  // A missing counter belongs to whoever makes the first accepted increment (nobody for a
+  // trusted one); every increment for a user is checked against that owner.
+  bool owned = !creating;
   for (auto& inc : incs) {
-    auto v = apply_increment(*entry, doc, inc);
-    if (!v)
+    if (owned) {
+      if (auto err = check_owner(doc, inc.as_user)) {
+        inc.r.fail(err);
+        continue;
+      }
+    }
+    value next = doc;
+    if (!owned && !inc.as_user.empty())
+      next.as_object().set("userId", inc.as_user);
+    auto v = apply_increment(*entry, next, inc);
+    if (!v) {
       inc.r.fail(v.error());
-    else
-      accepted.emplace_back(inc.r, std::move(*v));
+      continue;
+    }
+    doc = std::move(next);
+    owned = true;
+    accepted.emplace_back(inc.r, std::move(*v));
   }
   if (accepted.empty())
     return;
@@ -548,7 +588,7 @@ shard_actor::behavior_type shard_main(self_ptr self, shard_config cfg) {
         auto rp = self->make_response_promise<value>();
         std::vector<pending_increment> incs;
         incs.push_back(pending_increment{std::move(op.field), std::move(op.by),
-                                         tracked(self, reply<value>{rp})});
+                                         tracked(self, reply<value>{rp}), std::move(op.as_user)});
         run_increments(self, op.id, std::move(incs));
         return rp;
       },
@@ -574,7 +614,8 @@ shard_actor::behavior_type shard_main(self_ptr self, shard_config cfg) {
       [self](local_call<doc_increment, value>& c) {
         std::vector<pending_increment> incs;
         incs.push_back(pending_increment{std::move(c.op.field), std::move(c.op.by),
-                                         tracked(self, reply<value>{std::move(c.reply)})});
+                                         tracked(self, reply<value>{std::move(c.reply)}),
+                                         std::move(c.op.as_user)});
         run_increments(self, c.op.id, std::move(incs));
       },
       [self](acks_atom) { on_acks(self); },

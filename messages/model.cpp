@@ -12,6 +12,7 @@ namespace debros {
 using detail::access_names;
 using detail::field_type_names;
 using detail::pin_strategy_names;
+using detail::read_names;
 using detail::relation_type_names;
 using detail::scope_names;
 using detail::shard_strategy_names;
@@ -115,6 +116,10 @@ std::string_view to_string(write_access x) noexcept {
   return name_of(access_names, x);
 }
 
+std::string_view to_string(read_policy x) noexcept {
+  return name_of(read_names, x);
+}
+
 std::string_view to_string(store_type x) noexcept {
   return name_of(store_type_names, x);
 }
@@ -182,7 +187,8 @@ value to_value(const model_def& def) {
                       {"pubsub", std::move(pubsub)},
                       {"relationships", std::move(relationships)},
                       {"version", def.version},
-                      {"access", value{to_string(def.access)}}}};
+                      {"access", value{to_string(def.access)}},
+                      {"read", value{to_string(def.read)}}}};
 }
 
 bool same_definition(const model_def& a, const model_def& b) {

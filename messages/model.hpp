@@ -35,6 +35,10 @@ enum class index_kind : uint8_t { none, local, global };
 /// creates carries that user's id in `userId` and only its owner (or the admin) may change or
 /// delete it. User-scoped models are always writable by their owner.
 enum class write_access : uint8_t { admin, users };
+/// Who may read a model's documents through the gateway (docs/node.md "Security"): anyone, even
+/// without a token (`public`); any valid token (`users`, the default); or, for a user token,
+/// only documents whose userId is its user (`owner`). The admin reads everything.
+enum class read_policy : uint8_t { anyone, users, owner };
 
 std::string_view to_string(field_type x) noexcept;
 std::string_view to_string(model_scope x) noexcept;
@@ -44,6 +48,7 @@ std::string_view to_string(pin_strategy x) noexcept;
 std::string_view to_string(relation_type x) noexcept; // "belongsTo", "hasMany", ...
 std::string_view to_string(text_transform x) noexcept;
 std::string_view to_string(write_access x) noexcept;
+std::string_view to_string(read_policy x) noexcept; // "public", "users", "owner"
 
 /// Applies a text transform to a string (ASCII case and whitespace, as validation does): trim
 /// removes spaces, tabs, CR, LF, FF and VT at both ends; lowercase and uppercase map ASCII
@@ -120,6 +125,7 @@ struct model_def {
   std::vector<relation_def> relationships;
   uint32_t version = 1;
   write_access access = write_access::admin;
+  read_policy read = read_policy::users;
 
   const field_def* find_field(std::string_view name) const noexcept;
   const relation_def* find_relation(std::string_view name) const noexcept;

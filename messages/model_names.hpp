@@ -11,6 +11,7 @@ inline constexpr std::string_view field_type_names[] = {"string", "number", "boo
                                                         "array",  "object", "date"};
 inline constexpr std::string_view scope_names[] = {"global", "user"};
 inline constexpr std::string_view access_names[] = {"admin", "users"};
+inline constexpr std::string_view read_names[] = {"public", "users", "owner"};
 inline constexpr std::string_view store_type_names[] = {"docstore", "keyvalue", "eventlog",
                                                         "counter", "feed"};
 inline constexpr std::string_view shard_strategy_names[] = {"hash", "range", "user"};

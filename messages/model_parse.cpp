@@ -21,6 +21,7 @@ using detail::invalid;
 using detail::is_finite_deep;
 using detail::normalize_date;
 using detail::pin_strategy_names;
+using detail::read_names;
 using detail::relation_type_names;
 using detail::scope_names;
 using detail::shard_strategy_names;
@@ -533,6 +534,9 @@ caf::error parse_header(const object& obj, model_def& def) {
   if (auto v = obj.find("access"))
     if (auto err = read_enum(*v, "access", access_names, "access", def.access))
       return err;
+  if (auto v = obj.find("read"))
+    if (auto err = read_enum(*v, "read", read_names, "read policy", def.read))
+      return err;
   return read_u32(obj, "version", "", 1, std::numeric_limits<uint32_t>::max(), def.version);
 }
 
@@ -548,7 +552,7 @@ caf::expected<model_def> parse_model(std::string_view name, const value& json) {
   auto& obj = json.as_object();
   if (auto err = check_keys(obj, "",
                             {"name", "scope", "type", "fields", "sharding", "pinning", "pubsub",
-                             "relationships", "version", "access"},
+                             "relationships", "version", "access", "read"},
                             "unknown key"))
     return err;
   model_def def;

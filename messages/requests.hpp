@@ -20,6 +20,11 @@ namespace debros {
 struct doc_create {
   std::string model;
   value doc;
+  /// Empty: the write is trusted (the admin, an embedding application). Otherwise the user on
+  /// whose behalf it is made (a user token): the partition applying it refuses, with forbidden,
+  /// to change a document whose userId is another user or missing (checked on the state the
+  /// write changes, never on an earlier read).
+  std::string as_user;
 };
 
 /// Read a document by id. Reply: the document, or not_found.
@@ -35,12 +40,16 @@ struct doc_update {
   std::string id;
   value fields;
   bool replace = false;
+  /// As for doc_create.
+  std::string as_user;
 };
 
 /// Delete a document. Reply: true (not_found when absent).
 struct doc_remove {
   std::string model;
   std::string id;
+  /// As for doc_create.
+  std::string as_user;
 };
 
 /// Add `by` to a numeric field. Reply: the field's new value.
@@ -49,6 +58,8 @@ struct doc_increment {
   std::string id;
   std::string field;
   value by;
+  /// As for doc_create. The increment that creates a missing counter makes this user its owner.
+  std::string as_user;
 };
 
 /// One document of a partition's answer: its sort tuple (query.hpp) and its msgpack body.
@@ -124,7 +135,7 @@ typename Inspector::result_type inspect(Inspector& f, node_info& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, doc_create& x) {
-  return f(caf::meta::type_name("debros::doc_create"), x.model, x.doc);
+  return f(caf::meta::type_name("debros::doc_create"), x.model, x.doc, x.as_user);
 }
 
 template <class Inspector>
@@ -134,17 +145,18 @@ typename Inspector::result_type inspect(Inspector& f, doc_get& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, doc_update& x) {
-  return f(caf::meta::type_name("debros::doc_update"), x.model, x.id, x.fields, x.replace);
+  return f(caf::meta::type_name("debros::doc_update"), x.model, x.id, x.fields, x.replace,
+           x.as_user);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, doc_remove& x) {
-  return f(caf::meta::type_name("debros::doc_remove"), x.model, x.id);
+  return f(caf::meta::type_name("debros::doc_remove"), x.model, x.id, x.as_user);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, doc_increment& x) {
-  return f(caf::meta::type_name("debros::doc_increment"), x.model, x.id, x.field, x.by);
+  return f(caf::meta::type_name("debros::doc_increment"), x.model, x.id, x.field, x.by, x.as_user);
 }
 
 template <class Inspector>

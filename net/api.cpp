@@ -197,7 +197,22 @@ void api::handle(api_request req, respond_fn respond) {
 }
 
 caf::expected<principal> api::authenticate(const api_request& req) const {
-  return auth_.authenticate(req.authorization);
+  auto who = auth_.authenticate(req.authorization);
+  if (who || !req.authorization.empty())
+    return who;
+  // Without any Authorization header, the reads of a model whose read policy is public are
+  // anonymous: GET /v1/models/M/docs/ID and POST /v1/models/M/query.
+  std::vector<std::string> segs;
+  if (!split_path(req.path, segs) || segs.size() < 4 || segs[0] != "v1" || segs[1] != "models")
+    return who;
+  bool get_doc = req.method == "GET" && segs.size() == 5 && segs[3] == "docs";
+  bool query = req.method == "POST" && segs.size() == 4 && segs[3] == "query";
+  if (!get_doc && !query)
+    return who;
+  auto def = rt_.find_model(segs[2]);
+  if (!def || def->read != read_policy::anyone)
+    return who;
+  return principal{};
 }
 
 api_response not_found_route(const api::context& ctx) {

@@ -8,6 +8,8 @@
 
 #include "caf/expected.hpp"
 
+#include "messages/model.hpp"
+#include "messages/query.hpp"
 #include "net/api.hpp"
 
 namespace debros::net {
@@ -34,6 +36,27 @@ struct api::context {
 
   bool is(std::string_view method) const { return req.method == method; }
 };
+
+// -- read policies (model `read`; docs/node.md "Security") ----------------------------------
+
+/// Whether `who` may see `doc` of `def`: the admin always; `public` anyone; `users` a user
+/// token; `owner` a user token, of its own documents (userId) only.
+bool may_read(const principal& who, const model_def& def, const value& doc);
+
+/// What a reader is told of a document it may not see: the not_found of a missing one, so a
+/// policy does not reveal which ids exist.
+caf::error hidden(const std::string& model, const std::string& id);
+
+/// Narrows a query to what `who` may read: for a user token on an `owner` model, the documents
+/// whose userId is its user (and, for a user-scoped model, that user's database only). The
+/// result, its total, its aggregate and its cursors are then of those documents only.
+void restrict_reads(const principal& who, const model_def& def, query& q);
+
+/// Removes from the relations loaded into `doc` (paths as in `with`, dotted for nested ones)
+/// the related documents `who` may not read: a single relation becomes null, an array loses
+/// them (after the relation's limit was applied).
+void hide_relations(const runtime& rt, const principal& who, const model_def& def, value& doc,
+                    const std::vector<std::string>& paths);
 
 /// 404 for a path or method the API does not have.
 api_response not_found_route(const api::context& ctx);

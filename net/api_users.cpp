@@ -47,8 +47,18 @@ void api::get_with_relations(std::shared_ptr<context> ctx, const std::string& mo
       break;
     start = comma + 1;
   }
-  rt_.engine().get_with(model, id, ctx->param("user").value_or(""), std::move(paths),
-                        on_result<value>(ctx, [](value doc) { return json(200, doc); }));
+  auto def = rt_.find_model(model);
+  if (!def)
+    return ctx->reply(error(def.error()));
+  auto kept = paths;
+  rt_.engine().get_with(
+      model, id, ctx->param("user").value_or(""), std::move(paths),
+      on_result<value>(ctx, [this, ctx, def = std::move(*def), kept, model, id](value doc) {
+        if (!may_read(ctx->who, def, doc))
+          return error(hidden(model, id));
+        hide_relations(rt_, ctx->who, def, doc, kept);
+        return json(200, doc);
+      }));
 }
 
 } // namespace debros::net

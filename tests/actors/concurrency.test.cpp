@@ -143,7 +143,7 @@ TEST_CASE("application actors use the runtime by typed messages", "[actors][conc
   caf::scoped_actor self{f.rt->system()};
   auto rt = f.rt->actor();
   std::string id;
-  self->request(rt, std::chrono::seconds(10), doc_create{"Note", value{object{{"text", "hi"}}}})
+  self->request(rt, std::chrono::seconds(10), doc_create{"Note", value{object{{"text", "hi"}}}, {}})
       .receive([&](value& doc) { id = doc.find("id")->as_string(); },
                [&](caf::error& err) { FAIL(message_of(err)); });
   REQUIRE(id.size() == 26);
@@ -159,4 +159,59 @@ TEST_CASE("application actors use the runtime by typed messages", "[actors][conc
   self->request(rt, std::chrono::seconds(10), doc_get{"Note", "missing"})
       .receive([&](value&) { FAIL("expected not_found"); },
                [&](caf::error& err) { CHECK(code_of(err) == errc::not_found); });
+}
+
+TEST_CASE("a write made for a user is checked against the stored owner by the shard",
+          "[actors][concurrency][authz]") {
+  runtime_fixture f;
+  f.define("Note", R"({"fields": {"text": {"type": "string"}}, "sharding": {"count": 2}})");
+  f.define("Kv", R"({"type": "keyvalue", "fields": {"text": {"type": "string"}}})");
+  f.define("Hits", R"({"type": "counter", "fields": {"n": {"type": "number"}}})");
+  caf::scoped_actor self{f.rt->system()};
+  auto rt = f.rt->actor();
+  auto expect_code = [&](auto op, errc code) {
+    auto refused = [&](caf::error& err) { CHECK(code_of(err) == code); };
+    if constexpr (std::is_same_v<decltype(op), doc_remove>)
+      self->request(rt, std::chrono::seconds(10), std::move(op))
+          .receive([&](bool) { FAIL("expected " << to_string(code)); }, refused);
+    else
+      self->request(rt, std::chrono::seconds(10), std::move(op))
+          .receive([&](value&) { FAIL("expected " << to_string(code)); }, refused);
+  };
+  std::string id;
+  self->request(rt, std::chrono::seconds(10),
+                doc_create{"Note", value{object{{"text", "a"}, {"userId", "alice"}}}, "alice"})
+      .receive([&](value& doc) { id = doc.find("id")->as_string(); },
+               [&](caf::error& err) { FAIL(message_of(err)); });
+  REQUIRE(!id.empty());
+  // Another user's update, replace, delete and increment are refused where they are applied.
+  expect_code(doc_update{"Note", id, value{object{{"text", "b"}}}, false, "bob"}, errc::forbidden);
+  expect_code(doc_update{"Note", id, value{object{{"text", "b"}}}, true, "bob"}, errc::forbidden);
+  expect_code(doc_remove{"Note", id, "bob"}, errc::forbidden);
+  // A create for one user naming another as owner.
+  expect_code(doc_create{"Note", value{object{{"text", "x"}, {"userId", "alice"}}}, "bob"},
+              errc::forbidden);
+  // A key-value create over a document owned by nobody (a trusted write) is not a user's.
+  self->request(rt, std::chrono::seconds(10), doc_create{"Kv", value{object{{"id", "k"}}}, {}})
+      .receive([](value&) {}, [&](caf::error& err) { FAIL(message_of(err)); });
+  expect_code(doc_create{"Kv", value{object{{"id", "k"}, {"userId", "bob"}}}, "bob"},
+              errc::forbidden);
+  // The first increment of a missing counter names its owner; then only the owner counts.
+  self->request(rt, std::chrono::seconds(10), doc_increment{"Hits", "h", "n", value{1}, "alice"})
+      .receive([](value&) {}, [&](caf::error& err) { FAIL(message_of(err)); });
+  expect_code(doc_increment{"Hits", "h", "n", value{1}, "bob"}, errc::forbidden);
+  self->request(rt, std::chrono::seconds(10), doc_get{"Hits", "h"})
+      .receive(
+          [&](value& doc) {
+            CHECK(doc.find("userId")->as_string() == "alice");
+            CHECK(doc.find("n")->as_int() == 1);
+          },
+          [&](caf::error& err) { FAIL(message_of(err)); });
+  // The owner and trusted writes go through.
+  self->request(rt, std::chrono::seconds(10),
+                doc_update{"Note", id, value{object{{"text", "c"}}}, false, "alice"})
+      .receive([&](value& doc) { CHECK(doc.find("text")->as_string() == "c"); },
+               [&](caf::error& err) { FAIL(message_of(err)); });
+  self->request(rt, std::chrono::seconds(10), doc_remove{"Note", id, {}})
+      .receive([](bool) {}, [&](caf::error& err) { FAIL(message_of(err)); });
 }

@@ -603,7 +603,7 @@ TEST_CASE("the canonical value lists every key in a fixed order", "[messages][mo
         R"("maxLength":9}},"sharding":{"strategy":"hash","count":1,"key":"id"},)"
         R"("pinning":{"strategy":"fixed","factor":1},"pubsub":{"events":[],"channels":[]},)"
         R"("relationships":{"owner":{"type":"belongsTo","model":"User","foreignKey":"ownerId"}},)"
-        R"("version":1,"access":"admin"})");
+        R"("version":1,"access":"admin","read":"users"})");
 }
 
 TEST_CASE("same_definition compares canonical values", "[messages][model]") {
@@ -1056,4 +1056,23 @@ TEST_CASE("access says who writes a global model's documents", "[messages][model
   auto bad = parse_model("Note", *parse_json(R"({"access": "everyone"})"));
   REQUIRE_FALSE(bad);
   CHECK_THAT(message_of(bad.error()), Catch::Contains("access"));
+}
+
+TEST_CASE("read says who reads a model's documents", "[messages][model]") {
+  for (auto [text, policy] :
+       {std::pair{"public", read_policy::anyone}, std::pair{"users", read_policy::users},
+        std::pair{"owner", read_policy::owner}}) {
+    auto def = parse_model("Note", *parse_json(std::string{R"({"read": ")"} + text + "\"}"));
+    REQUIRE(def);
+    CHECK(def->read == policy);
+    CHECK(to_value(*def).find("read")->as_string() == text);
+    // The canonical value parses back to the same policy.
+    CHECK(parse_model("Note", to_value(*def))->read == policy);
+  }
+  CHECK(parse_model("Note", *parse_json("{}"))->read == read_policy::users);
+  for (auto bad_text : {R"({"read": "everyone"})", R"({"read": true})", R"({"read": "Owner"})"}) {
+    auto bad = parse_model("Note", *parse_json(bad_text));
+    REQUIRE_FALSE(bad);
+    CHECK_THAT(message_of(bad.error()), Catch::Contains("read"));
+  }
 }

@@ -103,7 +103,12 @@ TEST_CASE("every wire type is registered and survives serialization", "[messages
   CHECK(pr2.hits.size() == 1);
   CHECK(pr2.hits[0].body == pr.hits[0].body);
   CHECK(f.round_trip(node_info{"n1", "h:1", "c:2"}).cluster == "c:2");
-  CHECK(f.round_trip(doc_update{"M", "id", value{object{{"x", 1}}}, true}).replace);
+  CHECK(f.round_trip(doc_update{"M", "id", value{object{{"x", 1}}}, true, {}}).replace);
+  // The user a write is made for crosses the wire with it (the owning actor checks it).
+  CHECK(f.round_trip(doc_update{"M", "id", value{object{}}, false, "alice"}).as_user == "alice");
+  CHECK(f.round_trip(doc_create{"M", value{object{}}, "bob"}).as_user == "bob");
+  CHECK(f.round_trip(doc_remove{"M", "id", "carol"}).as_user == "carol");
+  CHECK(f.round_trip(doc_increment{"M", "id", "n", value{1}, "dave"}).as_user == "dave");
   SECTION("a corrupted value is refused, not decoded") {
     auto msg = caf::make_message(doc);
     std::vector<char> buf;

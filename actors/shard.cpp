@@ -410,11 +410,15 @@ void do_remove(self_ptr self, doc_remove op, reply<bool> r) {
 
 // -- increment ---------------------------------------------------------------------------------
 
-caf::expected<value> add_numbers(const value& a, const value& b) {
+// An exact integer stays exact: a sum past the int64 range is refused, never turned into an
+// approximate double. A real on either side gives a real.
+caf::expected<value> add_numbers(const value& a, const value& b, const std::string& field) {
   if (a.is_int() && b.is_int()) {
     int64_t sum;
-    if (!__builtin_add_overflow(a.as_int(), b.as_int(), &sum))
-      return value{sum};
+    if (__builtin_add_overflow(a.as_int(), b.as_int(), &sum))
+      return make_error(errc::invalid_argument,
+                        "the increment would take " + field + " past the 64-bit integer range");
+    return value{sum};
   }
   return value{a.as_double() + b.as_double()};
 }
@@ -432,7 +436,7 @@ caf::expected<value> apply_increment(const model_entry& entry, value& doc,
   value base = old != nullptr && !old->is_null() ? *old : value{int64_t{0}};
   if (!base.is_number())
     return make_error(errc::invalid_argument, inc.field + " does not hold a number");
-  auto sum = add_numbers(base, inc.by);
+  auto sum = add_numbers(base, inc.by, inc.field);
   if (!sum)
     return sum.error();
   value trial = doc;

@@ -176,8 +176,8 @@ caf::error check_numbers(const query& q) {
     return bad("limit", "must be between 0 and " + std::to_string(query_limit_max));
   if (q.offset < 0)
     return bad("offset", "must not be negative");
-  if (q.cache_s < 0)
-    return bad("cache", "must not be negative");
+  if (q.cache_s < 0 || q.cache_s > query_cache_s_max)
+    return bad("cache", "must be between 0 and " + std::to_string(query_cache_s_max) + " seconds");
   return caf::none;
 }
 

@@ -93,6 +93,8 @@ struct query {
 
 /// Largest accepted limit.
 constexpr int64_t query_limit_max = 10000;
+/// Longest time a result may be cached, in seconds (one day).
+constexpr int64_t query_cache_s_max = 86400;
 
 /// Parses the JSON body of POST /v1/models/{Model}/query into a query on `model`. Errors:
 /// invalid_argument naming the problem: unknown operator, wrong operand shape ("'in' needs an

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <limits>
+
 #include "actors/placement.hpp"
 #include "tests/support/runtime_fixture.hpp"
 
@@ -308,6 +310,20 @@ TEST_CASE("store types: keyvalue upserts, eventlog appends, counters count",
     CHECK(v->as_int() == 3);
     CHECK(hits.increment("home", "n")->as_int() == 4);
     CHECK(code_of(hits.update("home", f.doc(R"({"n": 0})")).error()) == errc::invalid_argument);
+    // An exact count stays exact: past the int64 range is refused and changes nothing.
+    REQUIRE(hits.increment("big", "n", value{std::numeric_limits<int64_t>::max() - 1}));
+    auto past = hits.increment("big", "n", value{2});
+    REQUIRE_FALSE(past);
+    CHECK(code_of(past.error()) == errc::invalid_argument);
+    CHECK_THAT(message_of(past.error()), Catch::Contains("64-bit"));
+    auto stored = hits.get("big");
+    REQUIRE(stored);
+    CHECK(stored->find("n")->is_int());
+    CHECK(stored->find("n")->as_int() == std::numeric_limits<int64_t>::max() - 1);
+    CHECK(hits.increment("big", "n", value{1})->as_int() == std::numeric_limits<int64_t>::max());
+    auto below = hits.increment("low", "n", value{std::numeric_limits<int64_t>::min()});
+    REQUIRE(below);
+    CHECK_FALSE(hits.increment("low", "n", value{-1}));
   }
   SECTION("eventlog and feed documents cannot be incremented") {
     f.define("Log", R"({"type": "eventlog", "fields": {"n": {"type": "number"}}})");

@@ -831,7 +831,12 @@ TEST_CASE("malformed query members are refused with their name", "[messages][que
     CHECK(parse_error(R"({"limit": "20"})") == "limit: must be an integer");
     CHECK(parse_error(R"({"offset": -1})") == "offset: must not be negative");
     CHECK(parse_error(R"({"offset": null})") == "offset: must be an integer");
-    CHECK(parse_error(R"({"cache": -5})") == "cache: must not be negative");
+    CHECK(parse_error(R"({"cache": -5})") == "cache: must be between 0 and 86400 seconds");
+    // Seconds that overflow a duration in nanoseconds are refused, not wrapped.
+    CHECK(parse_error(R"({"cache": 9300000000000000})") ==
+          "cache: must be between 0 and 86400 seconds");
+    CHECK(parse_error(R"({"cache": 86401})") == "cache: must be between 0 and 86400 seconds");
+    CHECK(parse_query("M", *parse_json(R"({"cache": 86400})")));
     CHECK(parse_error(R"({"cache": true})") == "cache: must be an integer");
   }
   SECTION("orderBy") {
@@ -936,7 +941,7 @@ TEST_CASE("check_query applies the parse rules to queries built in C++", "[messa
     CHECK(check_error(q) == "offset: must not be negative");
     q.offset = 0;
     q.cache_s = -1;
-    CHECK(check_error(q) == "cache: must not be negative");
+    CHECK(check_error(q) == "cache: must be between 0 and 86400 seconds");
   }
   SECTION("aggregate fields") {
     q.aggregate = aggregate_fn::max;

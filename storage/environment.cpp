@@ -6,6 +6,10 @@
 #include <cstring>
 #include <filesystem>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include "messages/errc.hpp"
 
 namespace debros::storage {
@@ -304,6 +308,51 @@ caf::error cursor::del_current() {
 
 // -- environment -------------------------------------------------------------------------------
 
+namespace {
+
+// One process at a time opens a data directory: two writers on one store lose acknowledged
+// writes (LMDB's own lock file serializes transactions, not two processes' caches and counters).
+// The lock is an flock on DATA_DIR/debros.lock, which holds the holder's pid; the kernel drops
+// it when the process ends, however it ends.
+struct dir_lock {
+  int fd = -1;
+  dir_lock() = default;
+  dir_lock(const dir_lock&) = delete;
+  dir_lock& operator=(const dir_lock&) = delete;
+  ~dir_lock() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+};
+
+caf::expected<std::shared_ptr<dir_lock>> lock_directory(const std::string& dir) {
+  auto path = dir + "/debros.lock";
+  auto lock = std::make_shared<dir_lock>();
+  lock->fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock->fd < 0)
+    return make_error(errc::io_error, "cannot open " + path + ": " + std::strerror(errno));
+  if (::flock(lock->fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    if (e != EWOULDBLOCK)
+      return make_error(errc::io_error, "cannot lock " + path + ": " + std::strerror(e));
+    char buf[32] = {};
+    auto n = ::pread(lock->fd, buf, sizeof buf - 1, 0);
+    std::string holder = n > 0 ? std::string{buf, static_cast<size_t>(n)} : std::string{"?"};
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' '))
+      holder.pop_back();
+    return make_error(errc::unavailable, "the data directory " + dir +
+                                             " is in use by another process (pid " + holder +
+                                             ", lock " + path + ")");
+  }
+  auto pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(lock->fd, 0) != 0 ||
+      ::pwrite(lock->fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size()))
+    return make_error(errc::io_error, "cannot write " + path + ": " + std::strerror(errno));
+  return lock;
+}
+
+} // namespace
+
 caf::expected<std::unique_ptr<environment>> environment::open(env_options opts) {
   std::error_code ec;
   std::filesystem::create_directories(opts.path, ec);
@@ -312,6 +361,9 @@ caf::expected<std::unique_ptr<environment>> environment::open(env_options opts) 
                       "cannot create data directory " + opts.path + ": " + ec.message());
   if (opts.tables.size() > 64)
     return make_error(errc::invalid_argument, "at most 64 tables");
+  auto lock = lock_directory(opts.path);
+  if (!lock)
+    return lock.error();
   MDB_env* env;
   if (int rc = mdb_env_create(&env); rc != 0)
     return from_mdb(rc, "create environment");
@@ -331,6 +383,7 @@ caf::expected<std::unique_ptr<environment>> environment::open(env_options opts) 
   if (int rc = mdb_env_open(env, opts.path.c_str(), flags, 0640); rc != 0)
     return close_on_error(rc, "open store in");
   std::unique_ptr<environment> self{new environment(std::move(opts), env)};
+  self->lock_ = std::move(*lock);
   // A store that already grew past the initial size keeps its size.
   MDB_envinfo info;
   mdb_env_info(env, &info);
@@ -373,7 +426,7 @@ table environment::get_table(std::string_view name) const {
   std::abort();
 }
 
-void environment::enter_reader() {
+void environment::enter_reader() const {
   for (;;) {
     readers_.fetch_add(1);
     if (!resizing_.load())
@@ -385,7 +438,7 @@ void environment::enter_reader() {
   }
 }
 
-void environment::leave_reader() noexcept {
+void environment::leave_reader() const noexcept {
   if (readers_.fetch_sub(1) == 1 && resizing_.load()) {
     std::lock_guard<std::mutex> guard{gate_mtx_};
     gate_cv_.notify_all();
@@ -469,8 +522,12 @@ env_stats environment::stats() const {
   env_stats out;
   MDB_envinfo info;
   MDB_stat st;
+  // Both read the meta pages inside the map, which grow() unmaps and maps again: pass the
+  // reader gate like every read transaction.
+  enter_reader();
   mdb_env_info(env_, &info);
   mdb_env_stat(env_, &st);
+  leave_reader();
   out.map_bytes = info.me_mapsize;
   out.page_bytes = st.ms_psize;
   out.used_bytes = (info.me_last_pgno + 1) * st.ms_psize;

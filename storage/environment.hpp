@@ -202,7 +202,9 @@ struct env_stats {
 class environment {
 public:
   /// Opens (creating if needed) the store in `opts.path`. Errors: io_error when the directory
-  /// cannot be created or opened, corruption when the file is not an LMDB store.
+  /// cannot be created or opened, corruption when the file is not an LMDB store, unavailable
+  /// when another process (or another environment of this one) has the directory open: its
+  /// pid is in DATA_DIR/debros.lock, which it holds with an exclusive flock.
   static caf::expected<std::unique_ptr<environment>> open(env_options opts);
 
   ~environment();
@@ -236,8 +238,8 @@ private:
   friend class read_txn;
   environment(env_options opts, MDB_env* env) : opts_(std::move(opts)), env_(env) {}
   void release(MDB_txn* txn) noexcept;
-  void enter_reader();
-  void leave_reader() noexcept;
+  void enter_reader() const;
+  void leave_reader() const noexcept;
 
   env_options opts_;
   MDB_env* env_;
@@ -249,12 +251,16 @@ private:
 
   // The resize gate: readers count themselves in; grow() raises `resizing_` and waits for the
   // count to drop to zero. seq_cst on both atomics keeps the Dekker-style handshake correct.
-  std::atomic<int> readers_{0};
+  // Mutable: stats() (const) passes the gate too, since it reads LMDB's map.
+  mutable std::atomic<int> readers_{0};
   std::atomic<bool> resizing_{false};
-  std::mutex gate_mtx_;
-  std::condition_variable gate_cv_;
+  mutable std::mutex gate_mtx_;
+  mutable std::condition_variable gate_cv_;
   std::atomic<uint64_t> growths_{0};
   std::atomic<size_t> map_bytes_{0};
+  // The exclusive lock on the data directory (DATA_DIR/debros.lock), released after the store
+  // is closed (members are destroyed after the destructor's body).
+  std::shared_ptr<void> lock_;
 };
 
 } // namespace debros::storage

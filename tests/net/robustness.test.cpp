@@ -171,3 +171,25 @@ TEST_CASE("a reply that comes after its 504 never answers the next request on th
   }
   CHECK(timed_out > 0);
 }
+
+TEST_CASE("a second node on the same data directory exits 1 naming the holder",
+          "[net][e2e][robustness]") {
+  e2e_fixture f;
+  REQUIRE(f.call("PUT", "/v1/models/Post", post_model).status == 201);
+  std::string cmd = std::string{DEBROS_NODE_BIN} + " --data-dir '" + f.node.data_dir() +
+                    "' --http 127.0.0.1:0 --cluster 127.0.0.1:0 2>&1";
+  std::string out;
+  FILE* fp = ::popen(cmd.c_str(), "r");
+  REQUIRE(fp != nullptr);
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, fp))
+    out += buf;
+  int status = ::pclose(fp);
+  INFO(out);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 1);
+  CHECK_THAT(
+      out, Catch::Contains("in use by another process (pid " + std::to_string(f.node.pid()) + ","));
+  // The first node never noticed.
+  CHECK(f.call("POST", "/v1/models/Post/docs", R"({"title": "still here"})").status == 201);
+}

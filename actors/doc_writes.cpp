@@ -125,6 +125,10 @@ std::string gindex_channel(uint32_t model_id, uint32_t partition) {
   return "gidx/" + std::to_string(model_id) + "/" + std::to_string(partition);
 }
 
+std::string dead_letter_channel(std::string_view channel) {
+  return std::string{dead_letter_prefix} + std::string{channel};
+}
+
 std::string encode_gindex_op(const gindex_op& op) {
   std::string out;
   out += static_cast<char>(op.put ? 1 : 2);
@@ -153,6 +157,54 @@ void set_owner_parts(write_plan& p, const model_entry& e, const doc_place& place
   }
 }
 
+// The field named by an index, unique or global index key (after `skip` bytes of model id and
+// partition), for messages.
+std::string field_in_key(std::string_view key, size_t skip) {
+  if (key.size() <= skip)
+    return "?";
+  key.remove_prefix(skip);
+  auto f = storage::read_key(key);
+  return f && f->is_string() ? f->as_string() : std::string{"?"};
+}
+
+// Every key a write derives is checked before the write is acknowledged: a key LMDB cannot
+// store would fail the transaction (or, for a global index entry, which its partition writes
+// later from the outbox, wedge that partition). Errors: invalid_argument naming the key.
+caf::error check_key_sizes(const write_plan& p) {
+  auto too_long = [](std::string_view what, size_t n) {
+    return make_error(errc::invalid_argument,
+                      std::string{what} + " would be " + std::to_string(n) +
+                          " bytes; keys are at most " + std::to_string(storage::key_bytes_max) +
+                          " bytes (shorten the value, the id or the userId)");
+  };
+  auto check = [&](std::string_view key, auto describe) -> caf::error {
+    if (key.size() <= storage::key_bytes_max)
+      return caf::none;
+    return too_long(describe(), key.size());
+  };
+  if (auto err = check(p.doc_key, [] { return std::string{"the document key"}; }))
+    return err;
+  if (auto err = check(p.owner_key, [] { return std::string{"the owners key"}; }))
+    return err;
+  if (auto err = check(p.tombstone_key, [] { return std::string{"the tombstone key"}; }))
+    return err;
+  for (auto& k : p.index_put)
+    if (auto err = check(k, [&] { return "the index key of field '" + field_in_key(k, 4) + "'"; }))
+      return err;
+  for (auto& c : p.unique_put)
+    if (auto err = check(c.key, [&] { return "the unique key of field '" + c.field + "'"; }))
+      return err;
+  for (auto& [channel, payload] : p.outbox) {
+    // Global index work: one op byte, then the key its partition will write.
+    std::string_view key{payload};
+    key.remove_prefix(key.empty() ? 0 : 1);
+    if (auto err = check(
+            key, [&] { return "the global index key of field '" + field_in_key(key, 6) + "'"; }))
+      return err;
+  }
+  return caf::none;
+}
+
 } // namespace
 
 caf::expected<write_plan> plan_create(const model_entry& e, const doc_place& place,
@@ -177,6 +229,8 @@ caf::expected<write_plan> plan_create(const model_entry& e, const doc_place& pla
     p.user_record = std::move(*user);
   }
   add_gindex_ops(p, e.id, gindex_keys(e, place, doc), true);
+  if (auto err = check_key_sizes(p))
+    return err;
   return p;
 }
 
@@ -223,6 +277,8 @@ caf::expected<write_plan> plan_update(const model_entry& e, const doc_place& pla
   };
   add_gindex_ops(p, e.id, gchanged(g_before, g_after), false);
   add_gindex_ops(p, e.id, gchanged(g_after, g_before), true);
+  if (auto err = check_key_sizes(p))
+    return err;
   return p;
 }
 

@@ -50,6 +50,11 @@ std::string doc_key_of(const model_entry& e, const doc_place& place, std::string
 /// The outbox channel of global index partition `partition` of model `model_id`.
 std::string gindex_channel(uint32_t model_id, uint32_t partition);
 
+/// Where the consumer of `channel` puts work items that can never be applied ("dead/" +
+/// channel): kept for inspection, counted in metrics, never retried.
+std::string dead_letter_channel(std::string_view channel);
+constexpr std::string_view dead_letter_prefix = "dead/";
+
 /// One pending global index change, as stored in the outbox.
 struct gindex_op {
   bool put = true; // false: delete

@@ -81,12 +81,22 @@ void drain(self_ptr self) {
     return answer_waiting(self);
   }
   st.draining = true;
+  // Poison items (a payload that does not decode, a key LMDB cannot store: writes check keys
+  // before they are acknowledged, so only older data or damage gives one) can never apply:
+  // they move to the dead-letter channel in the same transaction, are logged and counted
+  // (debros_outbox_dead_letters), and the drain goes on.
   std::vector<gindex_op> ops;
+  std::vector<std::string> poison;
   for (auto& item : *items) {
     auto op = decode_gindex_op(item.payload);
-    if (!op) {
-      st.draining = false;
-      return fail_waiting(self, op.error());
+    if (!op || op->key.size() > storage::key_bytes_max || op->key.empty()) {
+      std::fprintf(stderr,
+                   "debros: global index %s: work item %llu cannot be applied (%s); moved to %s\n",
+                   st.channel.c_str(), static_cast<unsigned long long>(item.seq),
+                   !op ? message_of(op.error()).c_str() : "its key is longer than LMDB allows",
+                   dead_letter_channel(st.channel).c_str());
+      poison.push_back(std::move(item.payload));
+      continue;
     }
     ops.push_back(std::move(*op));
   }
@@ -95,7 +105,8 @@ void drain(self_ptr self) {
   auto channel = st.channel;
   auto acks = st.acks;
   st.cfg.writer->submit(
-      [ops = std::move(ops), last, table, channel, box](storage::write_txn& txn) -> caf::error {
+      [ops = std::move(ops), poison = std::move(poison), last, table, channel,
+       box](storage::write_txn& txn) -> caf::error {
         for (auto& op : ops) {
           if (op.put) {
             if (auto err = txn.put(table, op.key, {}))
@@ -104,6 +115,9 @@ void drain(self_ptr self) {
             return gone.error();
           }
         }
+        for (auto& payload : poison)
+          if (auto seq = box.append(txn, dead_letter_channel(channel), payload); !seq)
+            return seq.error();
         auto removed = box.remove_through(txn, channel, last);
         return removed ? caf::none : removed.error();
       },

@@ -8,11 +8,13 @@
 #include "caf/actor_registry.hpp"
 #include "caf/actor_system.hpp"
 
+#include "actors/doc_writes.hpp"
 #include "actors/engine.hpp"
 #include "actors/kv_store.hpp"
 #include "actors/runtime.hpp"
 #include "messages/json.hpp"
 #include "net/api_context.hpp"
+#include "storage/outbox.hpp"
 
 namespace debros::net {
 
@@ -159,11 +161,16 @@ void api::node_metrics(std::string& out) {
        static_cast<double>(env.used_bytes));
   line("debros_store_map_bytes", "gauge", "Size of the store's memory map.",
        static_cast<double>(env.map_bytes));
-  double outbox = 0;
+  // Pending items only: channel markers are not work, and dead letters are counted apart.
+  storage::outbox::counts box;
   if (auto txn = rt_.env().read())
-    if (auto n = txn->count(rt_.env().get_table("outbox")))
-      outbox = static_cast<double>(*n);
-  line("debros_outbox_depth", "gauge", "Work items waiting in the outbox.", outbox);
+    if (auto n = storage::outbox{rt_.env().get_table("outbox")}.count(*txn, dead_letter_prefix))
+      box = *n;
+  line("debros_outbox_depth", "gauge", "Work items waiting in the outbox.",
+       static_cast<double>(box.pending - box.dead));
+  line("debros_outbox_dead_letters", "gauge",
+       "Work items their consumer could never apply, kept in dead/ channels.",
+       static_cast<double>(box.dead));
   auto& users = rt_.engine().user_databases();
   line("debros_user_databases_live", "gauge", "User databases active now.",
        static_cast<double>(users.live.load()));

@@ -382,6 +382,11 @@ caf::expected<std::unique_ptr<environment>> environment::open(env_options opts) 
     flags |= MDB_NOSYNC;
   if (int rc = mdb_env_open(env, opts.path.c_str(), flags, 0640); rc != 0)
     return close_on_error(rc, "open store in");
+  if (auto k = mdb_env_get_maxkeysize(env); k < 0 || static_cast<size_t>(k) < key_bytes_max) {
+    mdb_env_close(env);
+    return make_error(errc::internal, "this LMDB stores keys of at most " + std::to_string(k) +
+                                          " bytes; Debros needs " + std::to_string(key_bytes_max));
+  }
   std::unique_ptr<environment> self{new environment(std::move(opts), env)};
   self->lock_ = std::move(*lock);
   // A store that already grew past the initial size keeps its size.

@@ -192,6 +192,10 @@ private:
 };
 
 /// Size and activity figures of an environment.
+/// Longest key LMDB stores (its compile-time MDB_MAXKEYSIZE, 511 in Debian's liblmdb; checked
+/// when an environment opens). Writers check derived keys against it before acknowledging.
+constexpr size_t key_bytes_max = 511;
+
 struct env_stats {
   size_t map_bytes = 0;
   size_t used_bytes = 0; // last used page * page size

@@ -133,4 +133,38 @@ caf::expected<size_t> outbox::depth(const read_txn& txn, std::string_view channe
   return n;
 }
 
+caf::expected<outbox::counts> outbox::count(const read_txn& txn,
+                                            std::string_view dead_prefix) const {
+  auto all = txn.count(table_);
+  if (!all)
+    return all.error();
+  counts out;
+  size_t markers = 0;
+  auto c = txn.open_cursor(table_);
+  if (!c)
+    return c.error();
+  bool ok = c->first();
+  while (ok) {
+    std::string_view key = c->key();
+    auto name = read_key(key);
+    if (!name || !name->is_string() || !key.empty())
+      return make_error(errc::corruption, "malformed outbox marker key");
+    ++markers;
+    auto& channel = name->as_string();
+    if (channel.compare(0, dead_prefix.size(), dead_prefix) == 0) {
+      auto n = depth(txn, channel);
+      if (!n)
+        return n.error();
+      out.dead += *n;
+    }
+    ok = c->seek(prefix_end(channel_prefix(channel)));
+  }
+  if (c->error())
+    return c->error();
+  if (markers > *all)
+    return make_error(errc::corruption, "outbox holds more markers than entries");
+  out.pending = *all - markers;
+  return out;
+}
+
 } // namespace debros::storage

@@ -50,6 +50,15 @@ public:
   /// Number of entries in `channel`.
   caf::expected<size_t> depth(const read_txn& txn, std::string_view channel) const;
 
+  /// Entries waiting in every channel (markers not counted), and those of them in channels whose
+  /// name starts with `dead_prefix` (dead letters: work quarantined by its consumer). Cost: one
+  /// seek per channel plus a walk of the dead-letter entries, not a walk of all pending work.
+  struct counts {
+    size_t pending = 0;
+    size_t dead = 0;
+  };
+  caf::expected<counts> count(const read_txn& txn, std::string_view dead_prefix) const;
+
 private:
   table table_;
 };

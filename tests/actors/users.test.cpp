@@ -2,10 +2,13 @@
 
 #include <atomic>
 #include <fstream>
+#include <future>
 #include <set>
 #include <thread>
 
 #include "actors/doc_keys.hpp"
+#include "actors/doc_writes.hpp"
+#include "storage/outbox.hpp"
 #include "tests/support/runtime_fixture.hpp"
 
 using namespace debros;
@@ -307,4 +310,85 @@ TEST_CASE("a global model's global index answers from its partitions and follows
     CHECK(r->stats.partitions == 1);
     CHECK(r->stats.indexed_partitions == 1);
   }
+}
+
+TEST_CASE("a write whose derived keys LMDB cannot store is refused before it is acknowledged",
+          "[actors][users][gindex]") {
+  // The probe's reproduction: a 64-byte global-indexed field name, a 128-byte id, a 128-byte
+  // userId and a 250-byte value make a 546-byte global index key. It used to be acknowledged,
+  // then wedge its index partition for good (every query on it 413, also after a restart).
+  runtime_fixture f;
+  std::string field(64, 'f');
+  f.define("Wide", R"({"scope": "user", "fields": {")" + field +
+                       R"(": {"type": "string", "index": "global"}}})");
+  auto wide = f.rt->model("Wide");
+  std::string id(128, 'i');
+  std::string user(128, 'u');
+  auto big =
+      wide.create(value{object{{"id", id}, {"userId", user}, {field, std::string(250, 'v')}}});
+  REQUIRE_FALSE(big);
+  CHECK(code_of(big.error()) == errc::invalid_argument);
+  CHECK_THAT(message_of(big.error()),
+             Catch::Contains("the global index key of field '" + field + "' would be") &&
+                 Catch::Contains("at most 511 bytes"));
+  CHECK(code_of(wide.get(id).error()) == errc::not_found);
+  // An update that would grow a key past the limit is refused too; the document is unchanged.
+  auto small = wide.create(value{object{{"id", id}, {"userId", user}, {field, "v"}}});
+  REQUIRE(small);
+  auto grown = wide.update(id, value{object{{field, std::string(250, 'v')}}});
+  REQUIRE_FALSE(grown);
+  CHECK(code_of(grown.error()) == errc::invalid_argument);
+  CHECK(wide.get(id)->find(field)->as_string() == "v");
+  // The partition still answers.
+  auto r = wide.query().where(field, "=", value{"v"}).exec();
+  REQUIRE(r);
+  CHECK(r->docs.size() == 1);
+}
+
+TEST_CASE("a global index partition quarantines work it can never apply and keeps draining",
+          "[actors][users][gindex]") {
+  runtime_fixture f;
+  f.define("Tagged",
+           R"({"scope": "user", "fields": {"tag": {"type": "string", "index": "global"}}})");
+  auto tagged = f.rt->model("Tagged");
+  REQUIRE(tagged.create(value{object{{"userId", "alice"}, {"tag", "a"}}}));
+  auto entry = f.rt->engine().find("Tagged");
+  REQUIRE(entry);
+  // Plant poison in every partition's channel, as older data or damage could leave it: a key
+  // longer than LMDB allows, and a payload that does not decode.
+  auto outbox = storage::outbox{f.rt->env().get_table("outbox")};
+  std::promise<caf::error> planted;
+  f.rt->writer().submit(
+      [&](storage::write_txn& txn) -> caf::error {
+        for (uint32_t p = 0; p < doc_keys::gindex_partitions; ++p) {
+          auto channel = gindex_channel((*entry)->id, p);
+          auto long_key = encode_gindex_op(gindex_op{true, std::string(600, 'k')});
+          if (auto seq = outbox.append(txn, channel, long_key); !seq)
+            return seq.error();
+          if (auto seq = outbox.append(txn, channel, "\x07garbage"); !seq)
+            return seq.error();
+        }
+        return caf::none;
+      },
+      [&](const caf::error& err) { planted.set_value(err); });
+  REQUIRE_FALSE(planted.get_future().get());
+  // New writes after the poison are indexed and queries answer (they wait for the drain).
+  REQUIRE(tagged.create(value{object{{"userId", "bob"}, {"tag", "a"}}}));
+  auto r = tagged.query().where("tag", "=", value{"a"}).exec();
+  REQUIRE(r);
+  CHECK(r->docs.size() == 2);
+  // A range asks (and so drains) every partition.
+  auto all = tagged.query().where("tag", ">=", value{""}).exec();
+  REQUIRE(all);
+  CHECK(all->docs.size() == 2);
+  CHECK(all->stats.partitions == doc_keys::gindex_partitions);
+  auto txn = f.rt->env().read();
+  REQUIRE(txn);
+  auto counts = outbox.count(*txn, dead_letter_prefix);
+  REQUIRE(counts);
+  CHECK(counts->dead == 2 * doc_keys::gindex_partitions);
+  CHECK(counts->pending == counts->dead); // nothing else waits
+  auto dead = outbox.read(*txn, dead_letter_channel(gindex_channel((*entry)->id, 0)), 0, 10);
+  REQUIRE(dead);
+  CHECK(dead->size() == 2);
 }

@@ -211,6 +211,24 @@ TEST_CASE("status, peers and metrics describe the node", "[net][e2e]") {
   CHECK_THAT(m->body, Catch::Contains("debros_commits_total"));
   CHECK_THAT(m->body, Catch::Contains("debros_actors_running"));
   CHECK_THAT(m->body, Catch::Contains("debros_outbox_depth"));
+  SECTION("the outbox depth counts pending work only: 0 once the global index drained") {
+    REQUIRE(f.call("PUT", "/v1/models/Mood", R"({"scope": "user",
+              "fields": {"mood": {"type": "string", "index": "global"}}})")
+                .status == 201);
+    for (auto user : {"alice", "bob", "carol"})
+      REQUIRE(f.call("POST", "/v1/models/Mood/docs",
+                     to_json(value{object{{"userId", user}, {"mood", user}}}))
+                  .status == 201);
+    // A range query waits for every index partition to apply its work.
+    auto q = f.call("POST", "/v1/models/Mood/query", R"({"where": [["mood", ">=", ""]]})");
+    REQUIRE(q.status == 200);
+    CHECK(q.body.find("docs")->as_array().size() == 3);
+    auto after = f.admin.request("GET", "/v1/metrics");
+    REQUIRE(after);
+    // Before, each channel's marker record counted as waiting work forever.
+    CHECK_THAT(after->body, Catch::Contains("\ndebros_outbox_depth 0\n"));
+    CHECK_THAT(after->body, Catch::Contains("\ndebros_outbox_dead_letters 0\n"));
+  }
 }
 
 TEST_CASE("routes of capabilities not built yet answer 501, unknown routes 404", "[net][e2e]") {

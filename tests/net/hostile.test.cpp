@@ -103,6 +103,15 @@ TEST_CASE("bodies held by all connections together stay within --max-inflight-bo
     CHECK(status_line(reply) == "HTTP/1.1 503 Service Unavailable");
     CHECK_THAT(reply, Catch::Contains("unavailable"));
   }
+  SECTION("a chunked body past the budget gets 503 when its chunk is announced") {
+    raw_socket s{f.node.http()};
+    s.send_all("PUT /v1/kv/ns/chunked HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+               f.node.admin_token() + "\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n" +
+               std::string(16, 'c') + "\r\n927c0\r\n" + std::string(1000, 'c'));
+    std::string reply;
+    CHECK(s.read_until_closed(reply));
+    CHECK(status_line(reply) == "HTTP/1.1 503 Service Unavailable");
+  }
   SECTION("a body that fits beside it is served") {
     raw_socket s{f.node.http()};
     s.send_all(put("c", 1000) + std::string(1000, 'c'));

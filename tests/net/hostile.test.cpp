@@ -151,6 +151,23 @@ TEST_CASE("a slowloris client is closed after the header timeout", "[net][e2e][h
   CHECK(served(f.node.http()));
 }
 
+TEST_CASE("a body that does not arrive within --body-timeout-ms closes the connection",
+          "[net][e2e][hostile]") {
+  e2e_fixture f{{"--no-auth", "--body-timeout-ms", "1000", "--header-timeout-ms", "1000"}};
+  raw_socket s{f.node.http()};
+  s.send_all("PUT /v1/kv/ns/slow HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc");
+  auto t0 = std::chrono::steady_clock::now();
+  bool closed = false;
+  for (int i = 0; i < 40 && !closed; ++i) {
+    std::this_thread::sleep_for(100ms);
+    closed = s.closed_by_peer();
+  }
+  auto held = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  INFO("held for " << held << " s");
+  CHECK(closed);
+  CHECK(f.call(f.client(), "GET", "/v1/kv/ns/slow").status == 404);
+}
+
 TEST_CASE("one client address holds at most --max-connections-per-ip connections",
           "[net][e2e][hostile]") {
   // The default cap (64): 64 idle connections from 127.0.0.1 fill it.

@@ -246,6 +246,34 @@ TEST_CASE("with few file descriptors the node lowers its connection limit and do
   CHECK(served(node.http()));
 }
 
+TEST_CASE("out of file descriptors, the accept loop backs off and says so", "[net][e2e][hostile]") {
+  // 26 descriptors: the node itself uses about 16, so the ninth or so connection fails with
+  // EMFILE even below the lowered --max-connections (16).
+  temp_dir dir;
+  node_process node{dir.sub("data"), {"--no-auth"}, {"/usr/bin/prlimit", "--nofile=26:26", "--"}};
+  std::vector<std::unique_ptr<raw_socket>> flood;
+  for (int i = 0; i < 40; ++i) {
+    flood.push_back(std::make_unique<raw_socket>(node.http()));
+    flood.back()->send_all("GET /v1/health HTTP/1.1\r\nHo");
+  }
+  auto before = cpu_ticks(node.pid());
+  std::this_thread::sleep_for(2s);
+  auto spent = cpu_ticks(node.pid()) - before;
+  INFO("CPU ticks in 2 s: " << spent << " (of " << sysconf(_SC_CLK_TCK) << " per second)");
+  CHECK(spent < sysconf(_SC_CLK_TCK) / 2);
+  auto log = node.log();
+  CHECK_THAT(log, Catch::Contains("cannot accept connections: Too many open files"));
+  // At most one line a second (and one at the first failure).
+  size_t lines = 0;
+  for (auto at = log.find("cannot accept"); at != std::string::npos;
+       at = log.find("cannot accept", at + 1))
+    ++lines;
+  CHECK(lines <= 4);
+  flood.clear();
+  std::this_thread::sleep_for(500ms);
+  CHECK(served(node.http()));
+}
+
 TEST_CASE("transfer codings other than exactly chunked are refused and never smuggle a request",
           "[net][e2e][hostile]") {
   e2e_fixture f;

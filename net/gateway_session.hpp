@@ -203,8 +203,8 @@ protected:
     wait_for_request();
   }
 
-  // Idle: no byte of the next request yet. The connection may be shed to make room for a new
-  // one (server_state::shed_oldest_idle).
+  // Idle: no byte of the next request yet (a new or a kept-alive connection). It may be shed to
+  // make room for a new one (server_state::shed_oldest_idle).
   void wait_for_request() {
     std::weak_ptr<Derived> weak = derived().shared_from_this();
     auto exec = lowest().get_executor();
@@ -214,7 +214,9 @@ protected:
           self->shed(n);
       });
     });
-    lowest().expires_after(st_->opts.idle_timeout);
+    // A new connection must start its first request as fast as it must finish its headers; a
+    // kept-alive one may wait for its next request longer.
+    lowest().expires_after(seq_ == 0 ? st_->opts.header_timeout : st_->opts.idle_timeout);
     derived().stream().async_read_some(
         buffer_.prepare(first_read_bytes),
         beast::bind_front_handler(&http_session::on_first_bytes, derived().shared_from_this()));

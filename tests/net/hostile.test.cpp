@@ -151,6 +151,26 @@ TEST_CASE("a slowloris client is closed after the header timeout", "[net][e2e][h
   CHECK(served(f.node.http()));
 }
 
+TEST_CASE("a new connection that sends nothing is closed after the header timeout",
+          "[net][e2e][hostile]") {
+  e2e_fixture f{{"--no-auth", "--header-timeout-ms", "1000"}};
+  raw_socket s{f.node.http()};
+  bool closed = false;
+  for (int i = 0; i < 40 && !closed; ++i) {
+    std::this_thread::sleep_for(100ms);
+    closed = s.closed_by_peer();
+  }
+  CHECK(closed);
+  SECTION("while a kept-alive connection may wait longer (--idle-timeout-ms)") {
+    raw_socket k{f.node.http()};
+    k.send_all(health_request());
+    std::string reply;
+    REQUIRE(k.read_until(reply, "\r\n\r\n"));
+    std::this_thread::sleep_for(2s);
+    CHECK_FALSE(k.closed_by_peer());
+  }
+}
+
 TEST_CASE("a body that does not arrive within --body-timeout-ms closes the connection",
           "[net][e2e][hostile]") {
   e2e_fixture f{{"--no-auth", "--body-timeout-ms", "1000", "--header-timeout-ms", "1000"}};

@@ -1,5 +1,6 @@
 #include "net/gateway.hpp"
 
+#include <cerrno>
 #include <cstdio>
 #include <thread>
 
@@ -20,6 +21,27 @@ api_request to_api_request(request& req) {
   out.authorization = std::string{sv(req[http::field::authorization])};
   out.body = std::move(req.body());
   return out;
+}
+
+std::optional<std::string> framing_error(const request& req) {
+  auto codings = req.count(http::field::transfer_encoding);
+  if (codings == 0)
+    return std::nullopt;
+  auto te = sv(req[http::field::transfer_encoding]);
+  auto first = te.find_first_not_of(" \t");
+  auto last = te.find_last_not_of(" \t");
+  auto coding =
+      first == std::string_view::npos ? te.substr(0, 0) : te.substr(first, last - first + 1);
+  bool chunked = coding.size() == 7 &&
+                 beast::iequals(beast::string_view{coding.data(), coding.size()}, "chunked");
+  if (codings > 1 || !chunked)
+    return "Transfer-Encoding " + std::string{te} +
+           " is not supported: only exactly `chunked` (or a Content-Length) frames a body";
+  if (req.count(http::field::content_length) != 0)
+    return std::string{"Transfer-Encoding and Content-Length together are refused"};
+  if (req.version() < 11)
+    return std::string{"Transfer-Encoding: chunked needs HTTP/1.1"};
+  return std::nullopt;
 }
 
 response to_response(api_response&& r, unsigned version, bool keep_alive, bool head) {
@@ -43,8 +65,8 @@ response to_response(api_response&& r, unsigned version, bool keep_alive, bool h
 class plain_session : public http_session<plain_session>,
                       public std::enable_shared_from_this<plain_session> {
 public:
-  plain_session(tcp::socket&& socket, std::shared_ptr<server_state> st)
-      : http_session(std::move(st), beast::flat_buffer{}, socket.get_executor()),
+  plain_session(tcp::socket&& socket, std::shared_ptr<server_state> st, asio::ip::address address)
+      : http_session(std::move(st), beast::flat_buffer{}, socket.get_executor(), address),
         stream_(std::move(socket)) {}
 
   void run() {
@@ -54,9 +76,25 @@ public:
 
   beast::tcp_stream& stream() { return stream_; }
 
+  // Lingering close: after our side is shut down, read and drop what the client still sends
+  // (a body refused unread) for a moment, since closing with unread data sends a reset that can
+  // destroy the answer before the client has read it.
   void do_eof() {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec)
+      return;
+    stream_.expires_after(linger_time);
+    drain();
+  }
+
+  void drain() {
+    buffer_.clear();
+    stream_.async_read_some(buffer_.prepare(16384),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (!ec)
+                                self->drain();
+                            });
   }
 
   void upgrade(request req, std::shared_ptr<ws_handler> handler) {
@@ -65,19 +103,21 @@ public:
 
 private:
   friend class http_session<plain_session>;
+  /// How long a closing connection reads and drops what the client still sends.
+  static constexpr std::chrono::seconds linger_time{2};
   beast::tcp_stream stream_;
 };
 
 class tls_session : public http_session<tls_session>,
                     public std::enable_shared_from_this<tls_session> {
 public:
-  tls_session(tcp::socket&& socket, std::shared_ptr<server_state> st)
-      : http_session(st, beast::flat_buffer{}, socket.get_executor()),
+  tls_session(tcp::socket&& socket, std::shared_ptr<server_state> st, asio::ip::address address)
+      : http_session(st, beast::flat_buffer{}, socket.get_executor(), address),
         stream_(std::move(socket), *st->tls) {}
 
   void run() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-      beast::get_lowest_layer(self->stream_).expires_after(self->st_->opts.idle_timeout);
+      beast::get_lowest_layer(self->stream_).expires_after(self->st_->opts.header_timeout);
       self->stream_.async_handshake(ssl::stream_base::server, [self](beast::error_code ec) {
         if (!ec)
           self->do_read();
@@ -101,10 +141,10 @@ private:
   beast::ssl_stream<beast::tcp_stream> stream_;
 };
 
-// Answers 503 to a connection past the limit, then closes it.
-void refuse(tcp::socket socket, std::shared_ptr<server_state> st) {
-  auto res = std::make_shared<response>(to_response(
-      api::error(errc::unavailable, "too many connections; retry later"), 11, false, false));
+// Answers 503 to a connection past a limit, then closes it.
+void refuse(tcp::socket socket, const char* why) {
+  auto res =
+      std::make_shared<response>(to_response(api::error(errc::unavailable, why), 11, false, false));
   auto sock = std::make_shared<tcp::socket>(std::move(socket));
   http::async_write(*sock, *res, [sock, res](beast::error_code, size_t) {
     beast::error_code ec;
@@ -115,7 +155,8 @@ void refuse(tcp::socket socket, std::shared_ptr<server_state> st) {
 class listener : public std::enable_shared_from_this<listener> {
 public:
   listener(asio::io_context& ioc, tcp::acceptor acceptor, std::shared_ptr<server_state> st)
-      : ioc_(ioc), acceptor_(std::move(acceptor)), st_(std::move(st)) {}
+      : ioc_(ioc), acceptor_(std::move(acceptor)), st_(std::move(st)),
+        backoff_(acceptor_.get_executor()) {}
 
   void run() { accept(); }
 
@@ -123,6 +164,7 @@ public:
     asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
       beast::error_code ec;
       self->acceptor_.close(ec);
+      self->backoff_.cancel();
     });
   }
 
@@ -135,20 +177,59 @@ private:
   void on_accept(beast::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open())
       return;
-    if (!ec && !st_->stopping.load()) {
-      if (st_->connections.load() >= st_->opts.connections_max)
-        refuse(std::move(socket), st_);
-      else if (st_->tls)
-        std::make_shared<tls_session>(std::move(socket), st_)->run();
-      else
-        std::make_shared<plain_session>(std::move(socket), st_)->run();
-    }
+    if (ec == asio::error::no_descriptors || ec.value() == ENFILE ||
+        ec == asio::error::no_buffer_space || ec == asio::error::no_memory)
+      return back_off(ec);
+    if (!ec && !st_->stopping.load())
+      admit(std::move(socket));
     accept();
   }
+
+  void admit(tcp::socket socket) {
+    beast::error_code ec;
+    auto address = socket.remote_endpoint(ec).address();
+    if (ec)
+      return; // already gone
+    if (st_->connections_from(address) >= st_->opts.connections_per_address_max)
+      return refuse(std::move(socket), "too many connections from this address; retry later");
+    // At the limit, the connection idle longest makes room; only when none is idle is the new
+    // one refused.
+    if (st_->connections.load() >= st_->opts.connections_max && !st_->shed_oldest_idle())
+      return refuse(std::move(socket), "too many connections; retry later");
+    if (st_->tls)
+      std::make_shared<tls_session>(std::move(socket), st_, address)->run();
+    else
+      std::make_shared<plain_session>(std::move(socket), st_, address)->run();
+  }
+
+  // Out of file descriptors (or kernel memory): accepting again at once would fail again at
+  // once (a busy loop). Wait a little, and say so at most once a second.
+  void back_off(const beast::error_code& ec) {
+    auto now = std::chrono::steady_clock::now();
+    ++failed_;
+    if (now - last_report_ >= std::chrono::seconds{1}) {
+      std::fprintf(stderr,
+                   "debros: gateway: cannot accept connections: %s (%zu times); retrying every "
+                   "%lld ms\n",
+                   ec.message().c_str(), failed_, static_cast<long long>(accept_backoff.count()));
+      last_report_ = now;
+      failed_ = 0;
+    }
+    backoff_.expires_after(accept_backoff);
+    backoff_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+      if (!wait_ec && self->acceptor_.is_open())
+        self->accept();
+    });
+  }
+
+  static constexpr std::chrono::milliseconds accept_backoff{100};
 
   asio::io_context& ioc_;
   tcp::acceptor acceptor_;
   std::shared_ptr<server_state> st_;
+  asio::steady_timer backoff_;
+  std::chrono::steady_clock::time_point last_report_{};
+  size_t failed_ = 0;
 };
 
 } // namespace detail
@@ -166,6 +247,10 @@ namespace {
 
 using namespace detail;
 
+constexpr const char* tls12_ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
 caf::error load_tls(server_state& st) {
   auto& o = st.opts;
   if (o.tls_cert.empty() && o.tls_key.empty())
@@ -175,6 +260,10 @@ caf::error load_tls(server_state& st) {
   ssl::context ctx{ssl::context::tls_server};
   ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+  // TLS 1.2: forward-secret key exchange and AEAD ciphers only. TLS 1.3 keeps OpenSSL's
+  // defaults (all of them are both).
+  if (SSL_CTX_set_cipher_list(ctx.native_handle(), tls12_ciphers) != 1)
+    return make_error(errc::internal, "OpenSSL refused the TLS 1.2 cipher list");
   beast::error_code ec;
   ctx.use_certificate_chain_file(o.tls_cert, ec);
   if (ec)

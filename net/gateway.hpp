@@ -2,10 +2,14 @@
 // limits, hands them to the api (api.hpp) and writes the responses. Runs on its own threads,
 // never on CAF's: a slow client holds only its own connection.
 //
-// Limits (all in gateway_options, all documented in the README): body size (413), header size
-// (413), JSON nesting depth (413, checked by the api), idle time of a kept-alive connection
-// (closed), time to answer one request (504), connections at once (503 and closed).
-// Malformed HTTP gets 400 and the connection closes.
+// Limits (all in gateway_options, all documented in docs/node.md section 3): body size (413),
+// header size (413), JSON nesting depth (413, checked by the api), body bytes held by all
+// connections (503 and closed), time to read the headers, the body, and idle time of a
+// kept-alive connection (closed), time to answer one request (504), connections at once (the
+// oldest idle connection is closed to make room, else 503 and closed) and per client address
+// (503 and closed). Malformed HTTP, and any Transfer-Encoding but exactly `chunked`, gets 400 and
+// the connection closes. A request that needs a token is refused (401) on its headers, before
+// its body is read.
 #pragma once
 
 #include <chrono>
@@ -29,11 +33,21 @@ struct gateway_options {
   size_t body_bytes_max = size_t{16} << 20;
   size_t header_bytes_max = size_t{16} << 10;
   uint32_t json_depth_max = 64;
-  /// A kept-alive connection with no request for this long is closed.
+  /// Request body bytes held by all connections together (reserved from the Content-Length, or
+  /// chunk by chunk, until the request is answered); past it 503 and close.
+  size_t inflight_body_bytes_max = size_t{256} << 20;
+  /// A kept-alive connection with no byte of a new request for this long is closed.
   std::chrono::milliseconds idle_timeout{60000};
+  /// The request line and headers (and a TLS handshake) must arrive within this time from the
+  /// first byte (from the accept for TLS), else the connection is closed.
+  std::chrono::milliseconds header_timeout{5000};
+  /// The body must arrive within this time from the end of the headers, else closed.
+  std::chrono::milliseconds body_timeout{30000};
   /// A request not answered within this time gets 504.
   std::chrono::milliseconds request_timeout{30000};
   size_t connections_max = 1024;
+  /// Connections at once from one client IP address; past it 503 and close.
+  size_t connections_per_address_max = 64;
   /// PEM files; both set means HTTPS.
   std::string tls_cert;
   std::string tls_key;

@@ -2,9 +2,13 @@
 // state every session of one gateway shares.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +41,7 @@ inline std::string_view sv(beast::string_view x) noexcept {
   return {x.data(), x.size()};
 }
 
+/// What every session of one gateway shares. Any thread.
 struct server_state {
   api& a;
   metrics& m;
@@ -46,22 +51,93 @@ struct server_state {
   std::atomic<size_t> connections{0};
   std::atomic<size_t> in_flight{0};
   std::atomic<bool> stopping{false};
+  /// Body bytes reserved by requests being read or answered (opts.inflight_body_bytes_max).
+  std::atomic<size_t> body_bytes{0};
 
   server_state(api& x, metrics& y, gateway_options o) : a(x), m(y), opts(std::move(o)) {}
+
+  /// Reserves `n` body bytes; false (nothing reserved) when that would pass the budget.
+  bool reserve_body(size_t n) {
+    auto held = body_bytes.load();
+    do {
+      if (n > opts.inflight_body_bytes_max - std::min(held, opts.inflight_body_bytes_max))
+        return false;
+    } while (!body_bytes.compare_exchange_weak(held, held + n));
+    return true;
+  }
+  void release_body(size_t n) { body_bytes.fetch_sub(n); }
+
+  /// Connections open from `address` (the per-address limit).
+  size_t connections_from(const asio::ip::address& address) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto i = per_address_.find(address);
+    return i == per_address_.end() ? 0 : i->second;
+  }
+  void add_connection(const asio::ip::address& address) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    ++per_address_[address];
+  }
+  void remove_connection(const asio::ip::address& address) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto i = per_address_.find(address);
+    if (i != per_address_.end() && --i->second == 0)
+      per_address_.erase(i);
+  }
+
+  /// A connection waiting for the first byte of its next request registers how to close it;
+  /// the number returned, in order of registration, withdraws it (withdraw_idle).
+  uint64_t register_idle(std::function<void(uint64_t)> shed) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto n = ++idle_seq_;
+    idle_.emplace(n, std::move(shed));
+    return n;
+  }
+  void withdraw_idle(uint64_t n) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    idle_.erase(n);
+  }
+  /// Closes the connection that has been idle longest (asynchronously, on its own strand).
+  /// False when no connection is idle.
+  bool shed_oldest_idle() {
+    std::function<void(uint64_t)> shed;
+    uint64_t n = 0;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (idle_.empty())
+        return false;
+      n = idle_.begin()->first;
+      shed = std::move(idle_.begin()->second);
+      idle_.erase(idle_.begin());
+    }
+    shed(n);
+    return true;
+  }
+
+private:
+  std::mutex mtx_;
+  std::map<asio::ip::address, size_t> per_address_;
+  std::map<uint64_t, std::function<void(uint64_t)>> idle_;
+  uint64_t idle_seq_ = 0;
 };
 
-/// Counts a connection for its lifetime (the connection limit).
+/// Counts a connection for its lifetime (the connection limits).
 class connection_slot {
 public:
-  explicit connection_slot(std::shared_ptr<server_state> st) : st_(std::move(st)) {
+  connection_slot(std::shared_ptr<server_state> st, asio::ip::address address)
+      : st_(std::move(st)), address_(address) {
     st_->connections.fetch_add(1);
+    st_->add_connection(address_);
   }
-  ~connection_slot() { st_->connections.fetch_sub(1); }
+  ~connection_slot() {
+    st_->remove_connection(address_);
+    st_->connections.fetch_sub(1);
+  }
   connection_slot(const connection_slot&) = delete;
   connection_slot& operator=(const connection_slot&) = delete;
 
 private:
   std::shared_ptr<server_state> st_;
+  asio::ip::address address_;
 };
 
 /// Starts a WebSocket session on an upgraded stream (gateway_ws.cpp).
@@ -76,17 +152,43 @@ api_request to_api_request(request& req);
 /// The Beast response of an api_response.
 response to_response(api_response&& r, unsigned version, bool keep_alive, bool head);
 
-/// HTTP sessions: read a request, answer it, repeat while kept alive. Derived gives stream(),
-/// do_eof() and upgrade().
+/// Why `req`'s body framing is refused (RFC 9112 section 6.1, against request smuggling): a
+/// Transfer-Encoding other than exactly one `chunked` (any case, optional whitespace), one
+/// together with a Content-Length, or one on HTTP/1.0. Nothing when the framing is fine.
+std::optional<std::string> framing_error(const request& req);
+
+/// HTTP sessions: wait for a request (idle), read its headers, check its framing and token,
+/// read its body, answer it, repeat while kept alive; each phase under its own deadline. Derived
+/// gives stream(), do_eof() and upgrade().
 template <class Derived>
 class http_session {
 public:
   http_session(std::shared_ptr<server_state> st, beast::flat_buffer buffer,
-               const asio::any_io_executor& exec)
-      : st_(std::move(st)), slot_(st_), buffer_(std::move(buffer)), timer_(exec) {}
+               const asio::any_io_executor& exec, asio::ip::address address)
+      : st_(std::move(st)), slot_(st_, address), buffer_(std::move(buffer)), timer_(exec) {
+    // Chunked bodies reserve their bytes chunk by chunk, before each chunk's data is read.
+    on_chunk_ = [this](uint64_t size, beast::string_view, beast::error_code& ec) {
+      if (!st_->reserve_body(size)) {
+        over_budget_ = true;
+        ec = asio::error::no_buffer_space;
+        return;
+      }
+      reserved_ += size;
+    };
+  }
+
+  ~http_session() {
+    release_body();
+    if (idle_ != 0)
+      st_->withdraw_idle(idle_);
+  }
+
+  http_session(const http_session&) = delete;
+  http_session& operator=(const http_session&) = delete;
 
 protected:
   Derived& derived() { return static_cast<Derived&>(*this); }
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(derived().stream()); }
 
   void do_read() {
     if (st_->stopping.load())
@@ -94,13 +196,85 @@ protected:
     parser_.emplace();
     parser_->body_limit(st_->opts.body_bytes_max);
     parser_->header_limit(static_cast<uint32_t>(st_->opts.header_bytes_max));
-    beast::get_lowest_layer(derived().stream()).expires_after(st_->opts.idle_timeout);
+    parser_->on_chunk_header(on_chunk_);
+    over_budget_ = false;
+    if (buffer_.size() > 0)
+      return read_header(); // pipelined: the next request has begun
+    wait_for_request();
+  }
+
+  // Idle: no byte of the next request yet (a new or a kept-alive connection). It may be shed to
+  // make room for a new one (server_state::shed_oldest_idle).
+  void wait_for_request() {
+    std::weak_ptr<Derived> weak = derived().shared_from_this();
+    auto exec = lowest().get_executor();
+    idle_ = st_->register_idle([weak, exec](uint64_t n) {
+      asio::post(exec, [weak, n] {
+        if (auto self = weak.lock())
+          self->shed(n);
+      });
+    });
+    // A new connection must start its first request as fast as it must finish its headers; a
+    // kept-alive one may wait for its next request longer.
+    lowest().expires_after(seq_ == 0 ? st_->opts.header_timeout : st_->opts.idle_timeout);
+    derived().stream().async_read_some(
+        buffer_.prepare(first_read_bytes),
+        beast::bind_front_handler(&http_session::on_first_bytes, derived().shared_from_this()));
+  }
+
+  void shed(uint64_t n) {
+    if (idle_ != n)
+      return; // no longer idle since it was picked
+    idle_ = 0;
+    lowest().close();
+  }
+
+  void on_first_bytes(beast::error_code ec, size_t n) {
+    st_->withdraw_idle(idle_);
+    idle_ = 0;
+    if (ec)
+      return derived().do_eof();
+    buffer_.commit(n);
+    read_header();
+  }
+
+  void read_header() {
+    lowest().expires_after(st_->opts.header_timeout);
+    http::async_read_header(
+        derived().stream(), buffer_, *parser_,
+        beast::bind_front_handler(&http_session::on_header, derived().shared_from_this()));
+  }
+
+  void on_header(beast::error_code ec, size_t) {
+    if (ec)
+      return on_read(ec, 0);
+    auto& req = parser_->get();
+    if (auto why = framing_error(req))
+      return send_error(errc::invalid_argument, std::move(*why));
+    if (parser_->is_done())
+      return on_read({}, 0); // no body: api::handle authenticates, and the connection stays
+    // A body is coming: the token is checked before a byte of it is read or held.
+    auto target = sv(req.target());
+    if (target.substr(0, target.find('?')) != "/v1/health") {
+      api_request ar;
+      ar.authorization = std::string{sv(req[http::field::authorization])};
+      if (auto who = st_->a.authenticate(ar); !who)
+        return send_error(api::error(who.error()));
+    }
+    if (auto length = parser_->content_length()) {
+      if (!st_->reserve_body(static_cast<size_t>(*length)))
+        return refuse_over_budget();
+      reserved_ = static_cast<size_t>(*length);
+    }
+    lowest().expires_after(st_->opts.body_timeout);
     http::async_read(
         derived().stream(), buffer_, *parser_,
         beast::bind_front_handler(&http_session::on_read, derived().shared_from_this()));
   }
 
   void on_read(beast::error_code ec, size_t) {
+    if (over_budget_)
+      return refuse_over_budget();
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
         ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
         ec == asio::error::eof)
@@ -120,6 +294,17 @@ protected:
     handle(std::move(req));
   }
 
+  void refuse_over_budget() {
+    send_error(errc::unavailable, "the node holds " +
+                                      std::to_string(st_->opts.inflight_body_bytes_max) +
+                                      " bytes of request bodies already; retry later");
+  }
+
+  void release_body() {
+    st_->release_body(reserved_);
+    reserved_ = 0;
+  }
+
   // Starts answering a request: the state respond() and the timeout check, and one more
   // request in flight (until its response is written, see on_write). Returns its number.
   uint64_t begin_request(unsigned version, bool keep_alive, bool head) {
@@ -134,8 +319,9 @@ protected:
 
   // An error found while reading: answer it and close (the stream may be out of sync).
   void send_error(errc code, std::string message) {
-    respond(begin_request(11, false, false), api::error(code, std::move(message)));
+    send_error(api::error(code, std::move(message)));
   }
+  void send_error(api_response r) { respond(begin_request(11, false, false), std::move(r)); }
 
   bool try_upgrade(request& req) {
     auto target = sv(req.target());
@@ -183,6 +369,7 @@ protected:
       return;
     answered_ = true;
     timer_.cancel();
+    release_body();
     auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
     st_->m.observe(r.answered_by, r.status, secs);
     bool close = !keep_alive_ || st_->stopping.load();
@@ -208,6 +395,14 @@ protected:
   beast::flat_buffer buffer_;
   asio::steady_timer timer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::function<void(uint64_t, beast::string_view, beast::error_code&)> on_chunk_;
+  /// Body bytes this request holds of the node's budget (server_state::reserve_body).
+  size_t reserved_ = 0;
+  bool over_budget_ = false;
+  /// The number this connection is registered under while idle, else 0.
+  uint64_t idle_ = 0;
+  /// What the first read of an idle connection takes at most.
+  static constexpr size_t first_read_bytes = 4096;
   std::shared_ptr<response> res_;
   std::chrono::steady_clock::time_point t0_;
   bool keep_alive_ = false;

@@ -12,13 +12,18 @@ namespace websocket = beast::websocket;
 // Messages queued for a slow reader before its connection is dropped.
 constexpr size_t queued_frames_max = 4096;
 
+asio::ip::address remote_address(beast::tcp_stream& stream) {
+  beast::error_code ec;
+  return stream.socket().remote_endpoint(ec).address();
+}
+
 template <class Stream>
 class ws_session : public std::enable_shared_from_this<ws_session<Stream>> {
 public:
   ws_session(Stream&& stream, request req, std::shared_ptr<ws_handler> handler,
              std::shared_ptr<server_state> st)
       : ws_(std::move(stream)), req_(std::move(req)), handler_(std::move(handler)),
-        st_(std::move(st)), slot_(st_) {}
+        st_(std::move(st)), slot_(st_, remote_address(beast::get_lowest_layer(ws_))) {}
 
   void run() {
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));

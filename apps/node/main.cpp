@@ -2,6 +2,7 @@
 #include <csignal>
 #include <iostream>
 #include <pthread.h>
+#include <sys/resource.h>
 
 #include "actors/runtime.hpp"
 #include "apps/node/options.hpp"
@@ -31,6 +32,31 @@ sigset_t block_stop_signals() {
   return set;
 }
 
+// File descriptors the node needs besides its HTTP connections: LMDB, listeners, cluster
+// connections, the actor system's and the gateway's own.
+constexpr rlim_t fd_reserve = 64;
+
+// Raises the soft limit on open files to the hard limit, and lowers --max-connections (with a
+// warning) when the limit cannot serve that many connections plus the reserve.
+void fit_connections_to_fd_limit(node::options& o) {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0)
+    return;
+  if (lim.rlim_cur < lim.rlim_max) {
+    auto raised = lim;
+    raised.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+      lim = raised;
+  }
+  if (lim.rlim_cur == RLIM_INFINITY || o.max_connections + fd_reserve <= lim.rlim_cur)
+    return;
+  size_t fit = lim.rlim_cur > fd_reserve + 16 ? lim.rlim_cur - fd_reserve : 16;
+  std::cerr << "debros-node: warning: the open file limit is " << lim.rlim_cur
+            << "; --max-connections lowered from " << o.max_connections << " to " << fit << " ("
+            << fd_reserve << " descriptors are kept for the node itself)" << std::endl;
+  o.max_connections = fit;
+}
+
 runtime_options runtime_options_of(const node::options& o) {
   runtime_options ro;
   ro.data_dir = o.data_dir;
@@ -58,6 +84,10 @@ net::gateway_options gateway_options_of(const node::options& o) {
   g.header_bytes_max = o.max_header_bytes;
   g.json_depth_max = o.max_json_depth;
   g.idle_timeout = std::chrono::milliseconds{o.idle_timeout_ms};
+  g.header_timeout = std::chrono::milliseconds{o.header_timeout_ms};
+  g.body_timeout = std::chrono::milliseconds{o.body_timeout_ms};
+  g.inflight_body_bytes_max = o.max_inflight_body_bytes;
+  g.connections_per_address_max = o.max_connections_per_ip;
   g.request_timeout = std::chrono::milliseconds{o.request_timeout_ms};
   g.connections_max = o.max_connections;
   g.tls_cert = o.tls_cert;
@@ -72,6 +102,7 @@ int main(int argc, char** argv) {
   auto opts = node::parse(argc, argv, exit_code);
   if (!opts)
     return exit_code;
+  fit_connections_to_fd_limit(*opts);
   auto signals = block_stop_signals();
   auto rt = runtime::start(runtime_options_of(*opts));
   if (!rt)

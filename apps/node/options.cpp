@@ -52,14 +52,32 @@ caf::expected<options> parse(int argc, char** argv, int& exit_code) {
   app.add_option("--max-json-depth", o.max_json_depth, "Deepest JSON nesting (413 beyond)")
       ->check(non_negative)
       ->capture_default_str();
-  app.add_option("--idle-timeout-ms", o.idle_timeout_ms, "Close a connection idle this long")
+  app.add_option("--idle-timeout-ms", o.idle_timeout_ms,
+                 "Close a kept-alive connection with no new request this long")
+      ->check(non_negative)
+      ->capture_default_str();
+  app.add_option("--header-timeout-ms", o.header_timeout_ms,
+                 "Close a connection whose request line and headers (or TLS handshake) take longer")
+      ->check(non_negative)
+      ->capture_default_str();
+  app.add_option("--body-timeout-ms", o.body_timeout_ms,
+                 "Close a connection whose request body takes longer than this to arrive")
       ->check(non_negative)
       ->capture_default_str();
   app.add_option("--request-timeout-ms", o.request_timeout_ms,
                  "Answer 504 to a request not done in this time")
       ->check(non_negative)
       ->capture_default_str();
-  app.add_option("--max-connections", o.max_connections, "Connections at once (503 beyond)")
+  app.add_option("--max-connections", o.max_connections,
+                 "Connections at once (the oldest idle one is closed beyond, else 503)")
+      ->check(non_negative)
+      ->capture_default_str();
+  app.add_option("--max-connections-per-ip", o.max_connections_per_ip,
+                 "Connections at once from one client address (503 beyond)")
+      ->check(non_negative)
+      ->capture_default_str();
+  app.add_option("--max-inflight-body-bytes", o.max_inflight_body_bytes,
+                 "Request body bytes held by all connections together (503 beyond)")
       ->check(non_negative)
       ->capture_default_str();
   app.add_option("--http-threads", o.http_threads, "Gateway threads (0: one per core)")
@@ -120,9 +138,11 @@ caf::expected<options> parse(int argc, char** argv, int& exit_code) {
     return fail(make_error(errc::invalid_argument, "--tls-cert and --tls-key go together"));
   if (!o.tls_ca.empty() && o.tls_cert.empty())
     return fail(make_error(errc::invalid_argument, "--tls-ca needs --tls-cert and --tls-key"));
-  if (o.idle_timeout_ms <= 0 || o.request_timeout_ms <= 0 || o.max_connections == 0 ||
-      o.max_json_depth == 0 || o.max_body_bytes == 0 || o.max_header_bytes < 512 ||
-      o.user_db_live_max == 0 || o.user_db_idle_ms <= 0 || o.relation_cache_ttl_ms <= 0)
+  if (o.idle_timeout_ms <= 0 || o.request_timeout_ms <= 0 || o.header_timeout_ms <= 0 ||
+      o.body_timeout_ms <= 0 || o.max_connections == 0 || o.max_connections_per_ip == 0 ||
+      o.max_inflight_body_bytes == 0 || o.max_json_depth == 0 || o.max_body_bytes == 0 ||
+      o.max_header_bytes < 512 || o.user_db_live_max == 0 || o.user_db_idle_ms <= 0 ||
+      o.relation_cache_ttl_ms <= 0)
     return fail(make_error(errc::invalid_argument,
                            "limits must be positive (and --max-header-bytes at least 512)"));
   return o;

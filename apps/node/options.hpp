@@ -27,8 +27,12 @@ struct options {
   size_t max_header_bytes = size_t{16} << 10;
   uint32_t max_json_depth = 64;
   int64_t idle_timeout_ms = 60000;
+  int64_t header_timeout_ms = 5000;
+  int64_t body_timeout_ms = 30000;
   int64_t request_timeout_ms = 30000;
   size_t max_connections = 1024;
+  size_t max_connections_per_ip = 64;
+  size_t max_inflight_body_bytes = size_t{256} << 20;
   size_t http_threads = 0;
   size_t scheduler_threads = 0;
   // User databases and caches (README.md "User databases").

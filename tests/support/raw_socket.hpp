@@ -2,6 +2,7 @@
 #pragma once
 
 #include <arpa/inet.h>
+#include <cerrno>
 #include <netinet/in.h>
 #include <string>
 #include <string_view>
@@ -16,8 +17,10 @@ class raw_socket {
 public:
   /// Connects to "HOST:PORT" (IPv4). Reads give up after 5 s of silence. A `receive_buffer`
   /// other than 0 sets the socket's receive buffer (SO_RCVBUF), which bounds what the server
-  /// can send before the test reads.
-  explicit raw_socket(const std::string& hostport, int receive_buffer = 0) {
+  /// can send before the test reads. A `source` address (e.g. "127.0.0.2") binds the client
+  /// end to it first, so a test can connect as another client address.
+  explicit raw_socket(const std::string& hostport, int receive_buffer = 0,
+                      const std::string& source = {}) {
     auto colon = hostport.rfind(':');
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -28,6 +31,12 @@ public:
     setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     if (receive_buffer != 0)
       setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+    if (!source.empty()) {
+      sockaddr_in from{};
+      from.sin_family = AF_INET;
+      inet_pton(AF_INET, source.c_str(), &from.sin_addr);
+      REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&from), sizeof from) == 0);
+    }
     REQUIRE(connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
   }
   ~raw_socket() { close(fd_); }
@@ -67,6 +76,28 @@ public:
       out.append(buf, static_cast<size_t>(n));
     }
     return true;
+  }
+
+  /// Appends what arrives to `out` until the server closes (true: end of stream or reset) or
+  /// 5 s pass without data (false).
+  bool read_until_closed(std::string& out) {
+    char buf[65536];
+    for (;;) {
+      auto n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n == 0)
+        return true;
+      if (n < 0)
+        return errno == ECONNRESET;
+      out.append(buf, static_cast<size_t>(n));
+    }
+  }
+
+  /// Whether the server has closed its side (or reset) by now, without waiting. Data that
+  /// arrived first is left unread.
+  bool closed_by_peer() {
+    char c;
+    auto n = ::recv(fd_, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno == ECONNRESET);
   }
 
   /// Everything the server sends until it closes or goes quiet for 5 s.

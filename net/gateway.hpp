@@ -26,6 +26,10 @@
 
 namespace debros::net {
 
+/// Largest body of a request without a token (only queries of models whose read policy is
+/// public may have one; docs/node.md section 3).
+constexpr size_t anonymous_body_bytes_max = 64 * 1024;
+
 struct gateway_options {
   endpoint listen{"127.0.0.1", 7700};
   /// Threads running the gateway; 0 means one per hardware thread.

@@ -255,11 +255,23 @@ protected:
       return on_read({}, 0); // no body: api::handle authenticates, and the connection stays
     // A body is coming: the token is checked before a byte of it is read or held.
     auto target = sv(req.target());
+    body_max_ = st_->opts.body_bytes_max;
     if (target.substr(0, target.find('?')) != "/v1/health") {
       api_request ar;
+      ar.method = std::string{sv(req.method_string())};
+      ar.path = std::string{target.substr(0, target.find('?'))};
       ar.authorization = std::string{sv(req[http::field::authorization])};
-      if (auto who = st_->a.authenticate(ar); !who)
+      auto who = st_->a.authenticate(ar);
+      if (!who)
         return send_error(api::error(who.error()));
+      // Without a token (a query of a public model) a body is small.
+      if (!who->is_admin() && !who->is_user()) {
+        body_max_ = std::min(body_max_, anonymous_body_bytes_max);
+        parser_->body_limit(body_max_);
+        if (auto length = parser_->content_length(); length && *length > body_max_)
+          return send_error(errc::too_large, "the body exceeds " + std::to_string(body_max_) +
+                                                 " bytes (requests without a token)");
+      }
     }
     if (auto length = parser_->content_length()) {
       if (!st_->reserve_body(static_cast<size_t>(*length)))
@@ -281,7 +293,7 @@ protected:
       return derived().do_eof();
     if (ec == http::error::body_limit)
       return send_error(errc::too_large,
-                        "the body exceeds " + std::to_string(st_->opts.body_bytes_max) + " bytes");
+                        "the body exceeds " + std::to_string(body_max_) + " bytes");
     if (ec == http::error::header_limit)
       return send_error(errc::too_large, "the headers exceed " +
                                              std::to_string(st_->opts.header_bytes_max) + " bytes");
@@ -399,6 +411,8 @@ protected:
   /// Body bytes this request holds of the node's budget (server_state::reserve_body).
   size_t reserved_ = 0;
   bool over_budget_ = false;
+  // The largest body this request may have (smaller without a token).
+  size_t body_max_ = 0;
   /// The number this connection is registered under while idle, else 0.
   uint64_t idle_ = 0;
   /// What the first read of an idle connection takes at most.

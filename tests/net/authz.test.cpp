@@ -256,6 +256,12 @@ TEST_CASE("a model's read policy decides who reads its documents", "[net][e2e][a
     CHECK(f.call(anonymous, "GET", "/v1/models/News").status == 401);
     CHECK(f.call(anonymous, "POST", "/v1/models/Board/query", "{}").status == 401);
     CHECK(f.call(anonymous, "GET", "/v1/models/Diary/docs/" + a1).status == 401);
+    // Without a token a body is small (64 KiB); with one, the usual limit applies.
+    std::string padded = R"({"where": [["text", "=", ")" + std::string(70 * 1024, 'x') + "\"]]}";
+    auto big = f.call(anonymous, "POST", "/v1/models/News/query", padded);
+    CHECK(big.status == 413);
+    CHECK(f.code(big) == "too_large");
+    CHECK(f.call(alice, "POST", "/v1/models/News/query", padded).status == 200);
     // A bad token is still refused on a public model.
     CHECK(f.call(f.client("nope"), "GET", "/v1/models/News/docs/" + id_of(n)).status == 401);
   }

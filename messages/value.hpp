@@ -47,13 +47,15 @@ public:
   /// Appends without checking for an existing key. For decoders that have checked already.
   void append_unchecked(std::string key, value x);
 
-  size_t size() const noexcept { return members_.size(); }
-  bool empty() const noexcept { return members_.empty(); }
-  void reserve(size_t n) { members_.reserve(n); }
-  iterator begin() noexcept { return members_.begin(); }
-  iterator end() noexcept { return members_.end(); }
-  const_iterator begin() const noexcept { return members_.begin(); }
-  const_iterator end() const noexcept { return members_.end(); }
+  // Defined below `value`: clang instantiates vector<member>'s members where they are used,
+  // and `member` needs a complete `value`.
+  size_t size() const noexcept;
+  bool empty() const noexcept;
+  void reserve(size_t n);
+  iterator begin() noexcept;
+  iterator end() noexcept;
+  const_iterator begin() const noexcept;
+  const_iterator end() const noexcept;
 
   friend bool operator==(const object& a, const object& b);
 
@@ -121,6 +123,28 @@ private:
   // The index order matches `kind`.
   std::variant<std::monostate, bool, int64_t, double, std::string, array, object> data_;
 };
+
+inline size_t object::size() const noexcept {
+  return members_.size();
+}
+inline bool object::empty() const noexcept {
+  return members_.empty();
+}
+inline void object::reserve(size_t n) {
+  members_.reserve(n);
+}
+inline object::iterator object::begin() noexcept {
+  return members_.begin();
+}
+inline object::iterator object::end() noexcept {
+  return members_.end();
+}
+inline object::const_iterator object::begin() const noexcept {
+  return members_.begin();
+}
+inline object::const_iterator object::end() const noexcept {
+  return members_.end();
+}
 
 /// Total order over all values, the same order the storage key encoding produces:
 /// null < false < true < numbers (by numeric value, integers and reals mixed, exactly) < strings

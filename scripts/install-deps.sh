@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config ccache
+  build-essential cmake ninja-build pkg-config ccache clang-14 libclang-rt-14-dev
   libcaf-dev liblmdb-dev libmsgpack-cxx-dev libboost-dev libssl-dev
   nlohmann-json3-dev libcli11-dev catch2
   curl python3

@@ -1,0 +1,126 @@
+// The HTTP request path: bytes from a client through a Boost.Beast request_parser with the
+// gateway's limits (net/gateway_session.hpp: header and body limits), the conversion to an
+// api_request (net/gateway.cpp), authentication (net/auth.hpp) and the API's routing and
+// handlers (net/api*.cpp) over a real runtime on a temporary data directory with auth on. Up to
+// four pipelined requests per input. Every request gets exactly one answer within 10 s; a
+// response must be a valid HTTP status. The admin token is fixed (see fuzz/corpus/http) so
+// the fuzzer reaches the handlers behind the token check.
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <memory>
+#include <string>
+
+#include "actors/runtime.hpp"
+#include "fuzz/fuzz_support.hpp"
+#include "net/api.hpp"
+#include "net/auth.hpp"
+#include "net/gateway.hpp"
+#include "net/gateway_session.hpp"
+#include "net/metrics.hpp"
+
+namespace {
+
+using namespace debros;
+namespace http = net::detail::http;
+
+/// The admin token of the fuzzed node (seeds use it as "Authorization: Bearer ...").
+constexpr const char* admin_token = "fuzzfuzzfuzzfuzzfuzzfuzzfuzzfuzz";
+
+struct node {
+  std::string dir;
+  std::unique_ptr<runtime> rt;
+  std::unique_ptr<net::auth> auth;
+  net::metrics metrics;
+  std::unique_ptr<net::api> api;
+  net::gateway_options limits; // the gateway's defaults
+
+  node() {
+    char tmpl[] = "/tmp/debros-fuzz-http-XXXXXX";
+    fuzz::check(::mkdtemp(tmpl) != nullptr, "cannot create a temporary directory");
+    dir = tmpl;
+    std::ofstream{dir + "/admin.token"} << admin_token << "\n";
+    std::filesystem::permissions(dir + "/admin.token", std::filesystem::perms::owner_read |
+                                                           std::filesystem::perms::owner_write);
+    runtime_options o;
+    o.data_dir = dir;
+    o.sync = storage::durability::process;
+    o.scheduler_threads = 2;
+    o.initial_map_bytes = size_t{64} << 20;
+    auto r = runtime::start(o);
+    fuzz::check(static_cast<bool>(r), "the runtime does not start");
+    rt = std::move(*r);
+    auto a = net::auth::open(*rt, dir, true);
+    fuzz::check(static_cast<bool>(a), "auth does not open");
+    auth = std::move(*a);
+    api = std::make_unique<net::api>(*rt, *auth, metrics,
+                                     net::api_limits{limits.body_bytes_max, limits.json_depth_max});
+  }
+};
+
+node& the_node() {
+  // Never destroyed: libFuzzer exits without unwinding; the directory goes at exit.
+  static node* n = [] {
+    auto p = new node;
+    static std::string dir = p->dir;
+    std::atexit([] { std::filesystem::remove_all(dir); });
+    return p;
+  }();
+  return *n;
+}
+
+void answer(node& n, http::request<http::string_body>& req) {
+  auto ar = net::detail::to_api_request(req);
+  (void)n.api->authenticate(ar);
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  auto done = std::make_shared<std::promise<net::api_response>>();
+  auto fut = done->get_future();
+  n.api->handle(std::move(ar), [calls, done](net::api_response r) {
+    if (calls->fetch_add(1) == 0)
+      done->set_value(std::move(r));
+  });
+  fuzz::check(fut.wait_for(std::chrono::seconds{10}) == std::future_status::ready,
+              "a request got no answer within 10 s");
+  auto r = fut.get();
+  fuzz::check(r.status >= 100 && r.status <= 599, "a response has an invalid status");
+  fuzz::check(calls->load() == 1, "a request was answered twice");
+  auto res = net::detail::to_response(std::move(r), req.version(), req.keep_alive(),
+                                      req.method() == http::verb::head);
+  res.prepare_payload();
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  auto& n = the_node();
+  auto rest = boost::asio::const_buffer{data, size};
+  for (int i = 0; i < 4 && rest.size() > 0; ++i) {
+    http::request_parser<http::string_body> parser;
+    parser.eager(true);
+    parser.body_limit(n.limits.body_bytes_max);
+    parser.header_limit(static_cast<uint32_t>(n.limits.header_bytes_max));
+    boost::system::error_code ec;
+    while (rest.size() > 0 && !parser.is_done()) {
+      auto used = parser.put(rest, ec);
+      rest += used;
+      if (ec == http::error::need_more && used == 0)
+        return 0; // truncated: the gateway would wait for more bytes
+      if (ec && ec != http::error::need_more)
+        return 0; // the gateway answers 400/413 and closes
+    }
+    if (!parser.is_done())
+      return 0;
+    auto req = parser.release();
+    answer(n, req);
+    if (!req.keep_alive())
+      return 0;
+  }
+  return 0;
+}

@@ -5,7 +5,7 @@ CMAKE_FLAGS ?=
 # ctest runs test binaries in parallel; each test starts and stops what it needs.
 CTEST_FLAGS ?= --output-on-failure -j $(JOBS)
 
-.PHONY: deps configure build test test-slow run bench format clean
+.PHONY: deps configure build test test-slow run bench format clean fuzz-build fuzz-smoke fuzz sanitize
 
 deps:
 	@scripts/install-deps.sh
@@ -16,10 +16,37 @@ configure:
 build: configure
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# deps + build + every test (benchmarks run at their quick size as smoke tests).
+# deps + build + every test (benchmarks run at their quick size as smoke tests), then each
+# libFuzzer target for a bounded number of executions (fuzz-smoke).
 test: deps
 	@$(MAKE) --no-print-directory build
 	@cd $(BUILD_DIR) && ctest $(CTEST_FLAGS) -LE slow
+	@$(MAKE) --no-print-directory fuzz-smoke
+
+# The libFuzzer targets (clang, ASan + UBSan) in their own build folder. No clang is an error.
+FUZZ_DIR ?= build-fuzz
+FUZZ_TARGETS = debros-fuzz-json debros-fuzz-msgpack debros-fuzz-model debros-fuzz-cursor \
+               debros-fuzz-query
+fuzz-build:
+	@command -v clang++-14 >/dev/null || { echo "clang++-14 missing: run make deps" >&2; exit 1; }
+	@test -f $(FUZZ_DIR)/build.ninja || CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_DIR) \
+	  -G Ninja -DDEBROS_FUZZ=ON
+	@cmake --build $(FUZZ_DIR) -j $(JOBS) --target $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build
+	@cd $(FUZZ_DIR) && ctest --output-on-failure -j $(JOBS) -L fuzz
+
+# Each fuzz target for FUZZ_SECONDS (default 600) on one core; findings land in build-fuzz/findings.
+fuzz: deps fuzz-build
+	@FUZZ_DIR=$(FUZZ_DIR) scripts/fuzz.sh
+
+# The whole test suite under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan).
+SAN_DIR ?= build-asan
+sanitize: deps
+	@test -f $(SAN_DIR)/build.ninja || cmake -S . -B $(SAN_DIR) -G Ninja -DDEBROS_SANITIZE=address
+	@cmake --build $(SAN_DIR) -j $(JOBS)
+	@cd $(SAN_DIR) && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest $(CTEST_FLAGS) -LE 'slow|bench'
 
 # The slow tests (tagged [.slow]): larger crash loops and scale runs. Not part of CI.
 test-slow: deps
@@ -41,4 +68,4 @@ format:
 	@clang-format -i $$(git ls-files '*.hpp' '*.cpp')
 
 clean:
-	@rm -rf $(BUILD_DIR)
+	@rm -rf $(BUILD_DIR) $(FUZZ_DIR) $(SAN_DIR)

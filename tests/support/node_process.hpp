@@ -23,9 +23,12 @@ namespace debros::test {
 class node_process {
 public:
   /// Starts `DEBROS_NODE_BIN --data-dir DIR --http 127.0.0.1:0 --cluster 127.0.0.1:0 ARGS...`
-  /// and waits (at most 20 s) for its ready line.
-  node_process(const std::string& data_dir, std::vector<std::string> args = {})
-      : data_dir_(data_dir), args_(std::move(args)) {
+  /// and waits (at most 20 s) for its ready line. A `launcher` (e.g. {"/usr/bin/prlimit",
+  /// "--data=..."}) is run instead, with the node's command line after its own arguments; it
+  /// must exec the node so that pid() is the node's.
+  node_process(const std::string& data_dir, std::vector<std::string> args = {},
+               std::vector<std::string> launcher = {})
+      : data_dir_(data_dir), args_(std::move(args)), launcher_(std::move(launcher)) {
     start();
   }
 
@@ -107,6 +110,7 @@ private:
     std::vector<std::string> argv{DEBROS_NODE_BIN, "--data-dir", data_dir_,    "--http",
                                   "127.0.0.1:0",   "--cluster",  "127.0.0.1:0"};
     argv.insert(argv.end(), args_.begin(), args_.end());
+    argv.insert(argv.begin(), launcher_.begin(), launcher_.end());
     int fds[2];
     if (pipe(fds) != 0)
       throw std::runtime_error("pipe failed");
@@ -163,6 +167,7 @@ private:
 
   std::string data_dir_;
   std::vector<std::string> args_;
+  std::vector<std::string> launcher_;
   pid_t pid_ = -1;
   int out_ = -1;
   std::string http_;

@@ -5,8 +5,12 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sys/stat.h>
 #include <thread>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "tests/net/e2e_fixture.hpp"
 #include "tests/support/raw_socket.hpp"
@@ -302,5 +306,83 @@ TEST_CASE("a peer down for --peer-forget-ms is forgotten", "[net][e2e][cluster]"
     REQUIRE(eventually([&] { return peers_of(a).size() == 1; }));
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     CHECK(peers_of(a).size() == 1);
+  }
+}
+
+namespace {
+
+struct tls_probe_options {
+  std::string cert;       // client certificate and key (PEM, one file); empty: none
+  std::string ca;         // CA to verify the server with; empty: no verification
+  bool anonymous = false; // offer only anonymous (aNULL) TLS 1.2 suites
+};
+
+// Connects to the cluster port over TLS and reads what the node sends first inside TLS (its BASP
+// server handshake). Returns the bytes read, or nothing when the handshake or the read failed.
+std::optional<std::string> tls_probe(const std::string& hostport, const tls_probe_options& o) {
+  std::unique_ptr<SSL_CTX, void (*)(SSL_CTX*)> ctx{SSL_CTX_new(TLS_client_method()), SSL_CTX_free};
+  REQUIRE(ctx);
+  if (!o.cert.empty()) {
+    REQUIRE(SSL_CTX_use_certificate_chain_file(ctx.get(), o.cert.c_str()) == 1);
+    REQUIRE(SSL_CTX_use_PrivateKey_file(ctx.get(), o.cert.c_str(), SSL_FILETYPE_PEM) == 1);
+  }
+  if (!o.ca.empty()) {
+    REQUIRE(SSL_CTX_load_verify_locations(ctx.get(), o.ca.c_str(), nullptr) == 1);
+    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  }
+  if (o.anonymous) {
+    SSL_CTX_set_max_proto_version(ctx.get(), TLS1_2_VERSION);
+    REQUIRE(SSL_CTX_set_cipher_list(ctx.get(), "aNULL@SECLEVEL=0") == 1);
+  }
+  auto colon = hostport.rfind(':');
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(std::stoi(hostport.substr(colon + 1))));
+  inet_pton(AF_INET, hostport.substr(0, colon).c_str(), &addr.sin_addr);
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  std::unique_ptr<SSL, void (*)(SSL*)> ssl{SSL_new(ctx.get()), SSL_free};
+  SSL_set_fd(ssl.get(), fd);
+  std::optional<std::string> out;
+  if (SSL_connect(ssl.get()) == 1) {
+    // With TLS 1.3 the server checks the client's certificate after the client's handshake is
+    // done: a refusal shows up as a failed read.
+    char buf[256];
+    int n = SSL_read(ssl.get(), buf, sizeof buf);
+    if (n > 0)
+      out = std::string(buf, static_cast<size_t>(n));
+  }
+  ERR_clear_error();
+  close(fd);
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("the cluster port verifies the client's certificate and offers no anonymous TLS",
+          "[net][e2e][cluster]") {
+  temp_dir dir;
+  node_process a{dir.sub("a"), {"--no-auth"}};
+  node_process stranger{dir.sub("s"), {"--no-auth"}};
+  auto mine = dir.sub("a") + "/cluster.pem";
+  auto theirs = dir.sub("s") + "/cluster.pem";
+  SECTION("a client with the cluster credential completes the handshake") {
+    auto got = tls_probe(a.cluster(), {mine, mine});
+    REQUIRE(got);
+    CHECK(!got->empty());
+  }
+  SECTION("a client without a certificate is refused") {
+    CHECK(!tls_probe(a.cluster(), {"", mine}));
+  }
+  SECTION("a client with another cluster's certificate is refused") {
+    CHECK(!tls_probe(a.cluster(), {theirs, ""}));
+  }
+  SECTION("the node's certificate does not verify against another cluster's CA") {
+    CHECK(!tls_probe(a.cluster(), {mine, theirs}));
+  }
+  SECTION("an anonymous (aNULL) client finds no common suite") {
+    CHECK(!tls_probe(a.cluster(), {"", "", true}));
   }
 }

@@ -89,11 +89,14 @@ caf::expected<std::unique_ptr<runtime>> runtime::start(runtime_options opts) {
   register_types(p->cfg);
   if (p->opts.network) {
     p->cfg.load<caf::io::middleman>();
-    if (!p->opts.tls_cert.empty()) {
+    // With any of these set, caf_openssl requires and verifies a peer certificate on both
+    // ends (SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, ciphers HIGH:!aNULL:!MD5); with
+    // none it would fall back to anonymous ECDH, which is why all three are always set.
+    if (!p->opts.cluster_cert.empty()) {
       p->cfg.load<caf::openssl::manager>();
-      p->cfg.set("openssl.certificate", p->opts.tls_cert);
-      p->cfg.set("openssl.key", p->opts.tls_key);
-      p->cfg.set("openssl.cafile", p->opts.tls_ca.empty() ? p->opts.tls_cert : p->opts.tls_ca);
+      p->cfg.set("openssl.certificate", p->opts.cluster_cert);
+      p->cfg.set("openssl.key", p->opts.cluster_key);
+      p->cfg.set("openssl.cafile", p->opts.cluster_ca);
     }
   }
   p->sys = std::make_unique<caf::actor_system>(p->cfg);

@@ -70,11 +70,12 @@ struct runtime_options {
   std::chrono::milliseconds relation_cache_ttl{60000};
   /// Load CAF's middleman so that this runtime can talk to other nodes (debros-node does).
   bool network = false;
-  /// TLS between nodes (caf_openssl): certificate, key and CA files (PEM). With a certificate
-  /// and key but no CA, the certificate is its own CA (one shared cluster certificate).
-  std::string tls_cert;
-  std::string tls_key;
-  std::string tls_ca;
+  /// Mutual TLS between nodes (caf_openssl): this node's certificate, its key and the cluster
+  /// CA (PEM files, checked beforehand: net/cluster_credential.hpp). With `network` but no
+  /// certificate, the runtime cannot open a cluster port (net::cluster refuses plaintext).
+  std::string cluster_cert;
+  std::string cluster_key;
+  std::string cluster_ca;
   storage::writer_options writer;
 };
 

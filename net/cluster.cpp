@@ -30,15 +30,19 @@ using member_actor =
     caf::typed_actor<caf::replies_to<hello_atom, node_info, caf::strong_actor_ptr>::with<node_info>,
                      caf::reacts_to<watch_atom, node_info, caf::strong_actor_ptr>>;
 
+using clock_type = std::chrono::steady_clock;
+
 struct peer {
   std::string address;
   bool up = false;
+  clock_type::time_point down_since;
 };
 
 // The peers every part of the cluster component updates, read by peers().
 struct peer_table {
   mutable std::mutex mtx;
   std::map<std::string, peer> by_id;
+  std::chrono::milliseconds forget{600000};
   // This node, as it introduces itself (its cluster address is known once the port is bound).
   node_info self;
 
@@ -56,8 +60,25 @@ struct peer_table {
 
   void set_down(const std::string& id) {
     std::lock_guard<std::mutex> guard{mtx};
-    if (auto i = by_id.find(id); i != by_id.end())
+    if (auto i = by_id.find(id); i != by_id.end()) {
       i->second.up = false;
+      i->second.down_since = clock_type::now();
+    }
+  }
+
+  // Drops the peers down for `forget` or longer. The caller holds `mtx`.
+  void forget_locked(clock_type::time_point now) {
+    for (auto i = by_id.begin(); i != by_id.end();) {
+      if (!i->second.up && now - i->second.down_since >= forget)
+        i = by_id.erase(i);
+      else
+        ++i;
+    }
+  }
+
+  void forget_down() {
+    std::lock_guard<std::mutex> guard{mtx};
+    forget_locked(clock_type::now());
   }
 
   bool is_up(const std::string& id) const {
@@ -119,10 +140,7 @@ struct cluster::impl {
   impl(runtime& r, cluster_options o) : rt(r), opts(std::move(o)) {}
 
   caf::expected<member_actor> connect(const endpoint& seed) {
-    auto& sys = rt.system();
-    if (opts.tls)
-      return caf::openssl::remote_actor<member_actor>(sys, seed.host, seed.port);
-    return sys.middleman().remote_actor<member_actor>(seed.host, seed.port);
+    return caf::openssl::remote_actor<member_actor>(rt.system(), seed.host, seed.port);
   }
 
   // Greets one seed; returns the node it met.
@@ -148,6 +166,7 @@ struct cluster::impl {
     std::unique_lock<std::mutex> guard{mtx};
     while (!stopping) {
       guard.unlock();
+      peers->forget_down();
       for (auto& seed : opts.seeds) {
         auto key = to_string(seed);
         auto known = seed_ids.find(key);
@@ -164,14 +183,18 @@ struct cluster::impl {
 };
 
 caf::expected<std::unique_ptr<cluster>> cluster::start(runtime& rt, cluster_options opts) {
+  // A plaintext BASP port lets anyone register as a peer, and its first header makes the node
+  // allocate the payload length it claims (up to 4 GiB) before any handshake.
+  if (rt.options().cluster_cert.empty())
+    return make_error(errc::invalid_argument,
+                      "the cluster port needs a cluster credential (it speaks only mutual TLS)");
   auto p = std::make_unique<impl>(rt, std::move(opts));
   auto& sys = rt.system();
   p->peers->self = p->opts.self;
+  p->peers->forget = p->opts.peer_forget;
   p->member = sys.spawn(member_main, p->peers);
   auto& where = p->opts.listen;
-  auto port = p->opts.tls
-                  ? caf::openssl::publish(p->member, where.port, where.host.c_str(), true)
-                  : sys.middleman().publish(p->member, where.port, where.host.c_str(), true);
+  auto port = caf::openssl::publish(p->member, where.port, where.host.c_str(), true);
   if (!port) {
     caf::anon_send_exit(p->member, caf::exit_reason::user_shutdown);
     return make_error(errc::io_error, "cannot open the cluster port " + to_string(where) + ": " +
@@ -201,6 +224,7 @@ endpoint cluster::local() const {
 value cluster::peers() const {
   array out;
   std::lock_guard<std::mutex> guard{impl_->peers->mtx};
+  impl_->peers->forget_locked(clock_type::now());
   for (auto& [id, p] : impl_->peers->by_id)
     out.emplace_back(object{{"node", id}, {"address", p.address}, {"up", p.up}});
   return value{std::move(out)};

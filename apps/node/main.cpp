@@ -10,6 +10,7 @@
 #include "net/api.hpp"
 #include "net/auth.hpp"
 #include "net/cluster.hpp"
+#include "net/cluster_credential.hpp"
 #include "net/gateway.hpp"
 #include "net/metrics.hpp"
 
@@ -70,9 +71,6 @@ runtime_options runtime_options_of(const node::options& o) {
   ro.relation_cache.bytes_max = o.relation_cache_bytes;
   ro.relation_cache_ttl = std::chrono::milliseconds{o.relation_cache_ttl_ms};
   ro.network = true;
-  ro.tls_cert = o.tls_cert;
-  ro.tls_key = o.tls_key;
-  ro.tls_ca = o.tls_ca;
   return ro;
 }
 
@@ -103,8 +101,26 @@ int main(int argc, char** argv) {
   if (!opts)
     return exit_code;
   fit_connections_to_fd_limit(*opts);
+  // The cluster credential is checked before anything starts: a bad file is a wrong command
+  // line (exit 2), and caf_openssl reads the files again for every connection.
+  net::cluster_credential cred{opts->cluster_cert, opts->cluster_key, opts->cluster_ca};
+  if (cred.certificate.empty()) {
+    auto own = net::own_cluster_credential(opts->data_dir);
+    if (!own) {
+      std::cerr << "debros-node: cluster credential: " << message_of(own.error()) << std::endl;
+      return 2;
+    }
+    cred = std::move(*own);
+  } else if (auto err = net::check_cluster_credential(cred)) {
+    std::cerr << "debros-node: cluster credential: " << message_of(err) << std::endl;
+    return 2;
+  }
   auto signals = block_stop_signals();
-  auto rt = runtime::start(runtime_options_of(*opts));
+  auto ro = runtime_options_of(*opts);
+  ro.cluster_cert = cred.certificate;
+  ro.cluster_key = cred.key;
+  ro.cluster_ca = cred.ca;
+  auto rt = runtime::start(std::move(ro));
   if (!rt)
     return fail("cannot open " + opts->data_dir, rt.error());
   auto auth = net::auth::open(**rt, opts->data_dir, !opts->no_auth);
@@ -120,7 +136,7 @@ int main(int argc, char** argv) {
   co.listen = opts->cluster;
   co.seeds = opts->seeds;
   co.self = node_info{(*rt)->node_id(), net::to_string((*gw)->local()), {}};
-  co.tls = !opts->tls_cert.empty();
+  co.peer_forget = std::chrono::milliseconds{opts->peer_forget_ms};
   auto cl = net::cluster::start(**rt, co);
   if (!cl)
     return fail("cluster", cl.error());

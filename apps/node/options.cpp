@@ -40,9 +40,21 @@ caf::expected<options> parse(int argc, char** argv, int& exit_code) {
   app.add_option("--seeds", seeds, "Other nodes to join: HOST:PORT,...");
   app.add_option("--node-id", o.node_id, "Node id (default: kept in the data directory)");
   app.add_flag("--no-auth", o.no_auth, "Disable authentication");
-  app.add_option("--tls-cert", o.tls_cert, "TLS certificate (PEM) for HTTPS and between nodes");
-  app.add_option("--tls-key", o.tls_key, "TLS private key (PEM)");
-  app.add_option("--tls-ca", o.tls_ca, "TLS CA (PEM) that node certificates must chain to");
+  app.add_option("--tls-cert", o.tls_cert,
+                 "TLS certificate (PEM) for HTTPS (not the cluster port)");
+  app.add_option("--tls-key", o.tls_key, "TLS private key (PEM) for HTTPS");
+  app.add_option("--tls-ca", o.tls_ca, "No longer used (refused): see --cluster-ca");
+  app.add_option("--cluster-cert", o.cluster_cert,
+                 "Cluster port (mutual TLS): this node's certificate (PEM), signed by the "
+                 "cluster CA; with --cluster-key and --cluster-ca. Default: DATA_DIR/cluster.pem, "
+                 "generated on first start; copy it to every node of the cluster");
+  app.add_option("--cluster-key", o.cluster_key,
+                 "Cluster port: the certificate's private key (PEM, mode 0600 or stricter)");
+  app.add_option("--cluster-ca", o.cluster_ca,
+                 "Cluster port: CA (PEM) every peer's certificate must verify against");
+  app.add_option("--peer-forget-ms", o.peer_forget_ms, "Forget a peer that has been down this long")
+      ->check(non_negative)
+      ->capture_default_str();
   app.add_option("--max-body-bytes", o.max_body_bytes, "Largest request body (413 beyond)")
       ->check(non_negative)
       ->capture_default_str();
@@ -136,13 +148,20 @@ caf::expected<options> parse(int argc, char** argv, int& exit_code) {
   o.seeds = *s;
   if (o.tls_cert.empty() != o.tls_key.empty())
     return fail(make_error(errc::invalid_argument, "--tls-cert and --tls-key go together"));
-  if (!o.tls_ca.empty() && o.tls_cert.empty())
-    return fail(make_error(errc::invalid_argument, "--tls-ca needs --tls-cert and --tls-key"));
+  if (!o.tls_ca.empty())
+    return fail(
+        make_error(errc::invalid_argument,
+                   "--tls-ca is no longer used: the cluster port has its own credential "
+                   "(--cluster-cert, --cluster-key, --cluster-ca or DATA_DIR/cluster.pem)"));
+  if (o.cluster_cert.empty() != o.cluster_key.empty() ||
+      o.cluster_cert.empty() != o.cluster_ca.empty())
+    return fail(make_error(errc::invalid_argument,
+                           "--cluster-cert, --cluster-key and --cluster-ca go together"));
   if (o.idle_timeout_ms <= 0 || o.request_timeout_ms <= 0 || o.header_timeout_ms <= 0 ||
       o.body_timeout_ms <= 0 || o.max_connections == 0 || o.max_connections_per_ip == 0 ||
       o.max_inflight_body_bytes == 0 || o.max_json_depth == 0 || o.max_body_bytes == 0 ||
       o.max_header_bytes < 512 || o.user_db_live_max == 0 || o.user_db_idle_ms <= 0 ||
-      o.relation_cache_ttl_ms <= 0)
+      o.relation_cache_ttl_ms <= 0 || o.peer_forget_ms <= 0)
     return fail(make_error(errc::invalid_argument,
                            "limits must be positive (and --max-header-bytes at least 512)"));
   return o;

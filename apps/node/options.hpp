@@ -19,9 +19,15 @@ struct options {
   std::vector<net::endpoint> seeds;
   std::string node_id;
   bool no_auth = false;
+  // HTTPS only.
   std::string tls_cert;
   std::string tls_key;
-  std::string tls_ca;
+  std::string tls_ca; // refused: the cluster port has its own CA (--cluster-ca)
+  // The cluster port's credential (all three, or none: DATA_DIR/cluster.pem).
+  std::string cluster_cert;
+  std::string cluster_key;
+  std::string cluster_ca;
+  int64_t peer_forget_ms = 600000;
   // Limits and threads.
   size_t max_body_bytes = size_t{16} << 20;
   size_t max_header_bytes = size_t{16} << 10;

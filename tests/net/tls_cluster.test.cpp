@@ -1,3 +1,5 @@
+#include <filesystem>
+#include <sys/stat.h>
 #include <thread>
 
 #include "tests/net/e2e_fixture.hpp"
@@ -31,8 +33,11 @@ TEST_CASE("HTTPS with --tls-cert and --tls-key", "[net][e2e][tls]") {
 
 TEST_CASE("nodes join through seeds and see each other as peers", "[net][e2e][cluster]") {
   temp_dir dir;
-  SECTION("plain") {
+  SECTION("sharing the first node's generated cluster.pem") {
     node_process a{dir.sub("a"), {"--no-auth"}};
+    std::filesystem::create_directories(dir.sub("b"));
+    std::filesystem::copy_file(dir.sub("a") + "/cluster.pem", dir.sub("b") + "/cluster.pem");
+    REQUIRE(chmod((dir.sub("b") + "/cluster.pem").c_str(), 0600) == 0);
     node_process b{dir.sub("b"), {"--no-auth", "--seeds", a.cluster()}};
     auto peers_of = [](node_process& n) {
       auto c = net::http_client::make(n.url());
@@ -73,10 +78,14 @@ TEST_CASE("nodes join through seeds and see each other as peers", "[net][e2e][cl
       CHECK(down);
     }
   }
-  SECTION("over TLS with one shared cluster certificate") {
+  SECTION("HTTPS nodes with one cluster certificate given as files") {
+    // The HTTPS certificate doubles as the cluster certificate and its own cluster CA.
     write_self_signed(dir.sub("cert.pem"), dir.sub("key.pem"));
-    std::vector<std::string> tls{"--no-auth", "--tls-cert", dir.sub("cert.pem"), "--tls-key",
-                                 dir.sub("key.pem")};
+    REQUIRE(chmod(dir.sub("key.pem").c_str(), 0600) == 0);
+    std::vector<std::string> tls{"--no-auth",         "--tls-cert",       dir.sub("cert.pem"),
+                                 "--tls-key",         dir.sub("key.pem"), "--cluster-cert",
+                                 dir.sub("cert.pem"), "--cluster-key",    dir.sub("key.pem"),
+                                 "--cluster-ca",      dir.sub("cert.pem")};
     node_process a{dir.sub("ta"), tls};
     auto with_seed = tls;
     with_seed.insert(with_seed.end(), {"--seeds", a.cluster()});

@@ -3,12 +3,13 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "caf/actor_system.hpp"
 #include "caf/io/middleman.hpp"
+#include "caf/openssl/manager.hpp"
 #include "caf/openssl/publish.hpp"
-#include "caf/openssl/remote_actor.hpp"
 #include "caf/scoped_actor.hpp"
 #include "caf/stateful_actor.hpp"
 #include "caf/typed_event_based_actor.hpp"
@@ -139,8 +140,31 @@ struct cluster::impl {
 
   impl(runtime& r, cluster_options o) : rt(r), opts(std::move(o)) {}
 
+  // caf::openssl::remote_actor waits without a limit: a seed that accepts the connection and
+  // never completes the handshake would stop the seeder (and shutdown, which joins it). Asking
+  // the openssl middleman directly bounds the wait. A later attempt for the same address joins
+  // the pending one in CAF, so a silent seed holds at most one connection.
   caf::expected<member_actor> connect(const endpoint& seed) {
-    return caf::openssl::remote_actor<member_actor>(rt.system(), seed.host, seed.port);
+    auto& sys = rt.system();
+    caf::expected<member_actor> out{
+        make_error(errc::timeout, "no handshake with " + to_string(seed) + " within 5 s")};
+    caf::scoped_actor self{sys};
+    self->request(sys.openssl_manager().actor_handle(), std::chrono::seconds(5),
+                  caf::connect_atom::value, seed.host, seed.port)
+        .receive(
+            [&](caf::node_id&, caf::strong_actor_ptr& ptr, std::set<std::string>& ifs) {
+              if (!ptr)
+                out = make_error(errc::unavailable, "nothing published at " + to_string(seed));
+              else if (!sys.assignable<member_actor>(ifs))
+                out = make_error(errc::unavailable, to_string(seed) + " is not a Debros node");
+              else
+                out = caf::actor_cast<member_actor>(std::move(ptr));
+            },
+            [&](caf::error& err) {
+              if (err != caf::sec::request_timeout)
+                out = std::move(err);
+            });
+    return out;
   }
 
   // Greets one seed; returns the node it met.

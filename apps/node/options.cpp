@@ -40,6 +40,9 @@ caf::expected<options> parse(int argc, char** argv, int& exit_code) {
   app.add_option("--seeds", seeds, "Other nodes to join: HOST:PORT,...");
   app.add_option("--node-id", o.node_id, "Node id (default: kept in the data directory)");
   app.add_flag("--no-auth", o.no_auth, "Disable authentication");
+  app.add_flag("--rotate-token-key", o.rotate_token_key,
+               "Replace DATA_DIR/token.key with a new key at start: every user token issued "
+               "before stops working");
   app.add_option("--tls-cert", o.tls_cert, "TLS certificate (PEM) for HTTPS and between nodes");
   app.add_option("--tls-key", o.tls_key, "TLS private key (PEM)");
   app.add_option("--tls-ca", o.tls_ca, "TLS CA (PEM) that node certificates must chain to");
@@ -118,6 +121,8 @@ caf::expected<options> parse(int argc, char** argv, int& exit_code) {
   o.seeds = *s;
   if (o.tls_cert.empty() != o.tls_key.empty())
     return fail(make_error(errc::invalid_argument, "--tls-cert and --tls-key go together"));
+  if (o.rotate_token_key && o.no_auth)
+    return fail(make_error(errc::invalid_argument, "--rotate-token-key needs authentication on"));
   if (!o.tls_ca.empty() && o.tls_cert.empty())
     return fail(make_error(errc::invalid_argument, "--tls-ca needs --tls-cert and --tls-key"));
   if (o.idle_timeout_ms <= 0 || o.request_timeout_ms <= 0 || o.max_connections == 0 ||

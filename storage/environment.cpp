@@ -380,7 +380,24 @@ caf::expected<std::unique_ptr<environment>> environment::open(env_options opts) 
   unsigned flags = MDB_NOTLS;
   if (opts.sync == durability::process)
     flags |= MDB_NOSYNC;
-  if (int rc = mdb_env_open(env, opts.path.c_str(), flags, 0640); rc != 0)
+  // The store holds every user's data: only the node's user may read it. Files an older
+  // version created 0640 are narrowed before they are opened.
+  for (auto name : {"/data.mdb", "/lock.mdb"}) {
+    auto file = opts.path + name;
+    auto st = std::filesystem::status(file, ec);
+    if (ec || !std::filesystem::is_regular_file(st))
+      continue;
+    using std::filesystem::perms;
+    if ((st.permissions() & (perms::group_all | perms::others_all)) == perms::none)
+      continue;
+    std::filesystem::permissions(file, perms::group_all | perms::others_all,
+                                 std::filesystem::perm_options::remove, ec);
+    if (ec) {
+      mdb_env_close(env);
+      return make_error(errc::io_error, "cannot make " + file + " private: " + ec.message());
+    }
+  }
+  if (int rc = mdb_env_open(env, opts.path.c_str(), flags, 0600); rc != 0)
     return close_on_error(rc, "open store in");
   if (auto k = mdb_env_get_maxkeysize(env); k < 0 || static_cast<size_t>(k) < key_bytes_max) {
     mdb_env_close(env);

@@ -100,6 +100,12 @@ int main(int argc, char** argv) {
   auto opts = node::parse(argc, argv, exit_code);
   if (!opts)
     return exit_code;
+  // A secret that others can read, or a guessable admin token, stops the start before anything
+  // is opened.
+  if (auto err = net::auth::check_secret_files(opts->data_dir, opts->tls_key, !opts->no_auth)) {
+    fail("refusing to start", err);
+    return 2;
+  }
   fit_connections_to_fd_limit(*opts);
   // The cluster credential is checked before anything starts: a bad file is a wrong command
   // line (exit 2), and caf_openssl reads the files again for every connection.
@@ -123,9 +129,15 @@ int main(int argc, char** argv) {
   auto rt = runtime::start(std::move(ro));
   if (!rt)
     return fail("cannot open " + opts->data_dir, rt.error());
-  auto auth = net::auth::open(**rt, opts->data_dir, !opts->no_auth);
-  if (!auth)
-    return fail("authentication", auth.error());
+  auto auth = net::auth::open(**rt, opts->data_dir, !opts->no_auth, opts->rotate_token_key);
+  if (!auth) {
+    fail("authentication", auth.error());
+    return code_of(auth.error()) == errc::invalid_argument ? 2 : 1;
+  }
+  if (opts->rotate_token_key)
+    std::cerr << "debros-node: new token-signing key in " << opts->data_dir << "/"
+              << net::auth::key_file_name << ": user tokens issued before no longer work"
+              << std::endl;
   net::metrics metrics;
   net::api_limits limits{opts->max_body_bytes, opts->max_json_depth};
   net::api api{**rt, **auth, metrics, limits};

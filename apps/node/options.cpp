@@ -40,6 +40,9 @@ caf::expected<options> parse(int argc, char** argv, int& exit_code) {
   app.add_option("--seeds", seeds, "Other nodes to join: HOST:PORT,...");
   app.add_option("--node-id", o.node_id, "Node id (default: kept in the data directory)");
   app.add_flag("--no-auth", o.no_auth, "Disable authentication");
+  app.add_flag("--rotate-token-key", o.rotate_token_key,
+               "Replace DATA_DIR/token.key with a new key at start: every user token issued "
+               "before stops working");
   app.add_option("--tls-cert", o.tls_cert,
                  "TLS certificate (PEM) for HTTPS (not the cluster port)");
   app.add_option("--tls-key", o.tls_key, "TLS private key (PEM) for HTTPS");
@@ -148,6 +151,8 @@ caf::expected<options> parse(int argc, char** argv, int& exit_code) {
   o.seeds = *s;
   if (o.tls_cert.empty() != o.tls_key.empty())
     return fail(make_error(errc::invalid_argument, "--tls-cert and --tls-key go together"));
+  if (o.rotate_token_key && o.no_auth)
+    return fail(make_error(errc::invalid_argument, "--rotate-token-key needs authentication on"));
   if (!o.tls_ca.empty())
     return fail(
         make_error(errc::invalid_argument,

@@ -19,6 +19,7 @@ struct options {
   std::vector<net::endpoint> seeds;
   std::string node_id;
   bool no_auth = false;
+  bool rotate_token_key = false;
   // HTTPS only.
   std::string tls_cert;
   std::string tls_key;

@@ -2,6 +2,8 @@
 // written as PEM files.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <stdexcept>
 #include <string>
@@ -45,6 +47,8 @@ inline void write_self_signed(const std::string& cert_path, const std::string& k
   PEM_write_PrivateKey(k, key, nullptr, nullptr, 0, nullptr, nullptr);
   std::fclose(c);
   std::fclose(k);
+  // The node refuses a private key that group or others can read.
+  ::chmod(key_path.c_str(), 0600);
   X509_free(x);
   EVP_PKEY_free(key);
 }

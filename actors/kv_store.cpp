@@ -1,5 +1,7 @@
 #include "actors/kv_store.hpp"
 
+#include "messages/names.hpp"
+
 #include <cctype>
 #include <memory>
 
@@ -27,19 +29,11 @@ std::string full_key(std::string_view ns, std::string_view key) {
 } // namespace
 
 caf::error check_namespace(std::string_view ns) {
-  if (ns.empty() || ns.size() > namespace_bytes_max)
-    return make_error(errc::invalid_argument, "a namespace has 1 to 64 characters");
-  for (char c : ns)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.')
-      return make_error(errc::invalid_argument,
-                        "a namespace holds only letters, digits, '_', '-' and '.'");
-  return caf::none;
+  return check_name(name_kind::kv_namespace, ns);
 }
 
 caf::error check_key(std::string_view key) {
-  if (key.empty() || key.size() > key_bytes_max)
-    return make_error(errc::invalid_argument, "a key has 1 to 256 bytes");
-  return caf::none;
+  return check_name(name_kind::kv_key, key);
 }
 
 void put(storage::writer& w, storage::table t, std::string ns, std::string key, std::string bytes,

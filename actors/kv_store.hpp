@@ -15,15 +15,16 @@
 #include "caf/expected.hpp"
 
 #include "actors/interfaces.hpp"
+#include "messages/names.hpp"
 #include "storage/environment.hpp"
 #include "storage/writer.hpp"
 
 namespace debros::kv {
 
-/// Namespace names: 1 to 64 characters of [A-Za-z0-9_.-].
-constexpr size_t namespace_bytes_max = 64;
-/// Keys: 1 to 256 bytes, any bytes.
-constexpr size_t key_bytes_max = 256;
+/// Namespace names: 1 to 64 characters of [A-Za-z0-9_.-] (messages/names.hpp).
+constexpr size_t namespace_bytes_max = kv_namespace_bytes_max;
+/// Keys: 1 to 256 bytes of UTF-8 without control characters (messages/names.hpp).
+constexpr size_t key_bytes_max = kv_key_bytes_max;
 /// Values: at most 16 MiB.
 constexpr size_t value_bytes_max = size_t{16} << 20;
 /// Most keys one listing returns.

@@ -42,6 +42,9 @@ private:
     if (too_deep_)
       return make_error(errc::too_large, "JSON nesting deeper than " +
                                              std::to_string(limits_.max_depth) + " levels");
+    if (too_many_)
+      return make_error(errc::too_large, "JSON text holding more than " +
+                                             std::to_string(limits_.max_values) + " values");
     size_t line = 1;
     size_t col = 1;
     for (const char* q = begin_; q < err_at_; ++q) {
@@ -80,6 +83,11 @@ private:
   bool parse_value(value& out, uint32_t depth) {
     if (p_ >= end_)
       return fail("unexpected end of input, expected a value");
+    // Counted before the value is built: the parse stops before the memory is taken.
+    if (++values_ > limits_.max_values) {
+      too_many_ = true;
+      return false;
+    }
     switch (*p_) {
     case '{':
       return parse_object(out, depth);
@@ -396,6 +404,8 @@ private:
   std::string what_;
   const char* err_at_ = nullptr;
   bool too_deep_ = false;
+  size_t values_ = 0;
+  bool too_many_ = false;
 };
 
 } // namespace

@@ -1,6 +1,7 @@
 // Model definitions: the names of their enums, lookups and the canonical value form. Parsing
 // the JSON form is in model_parse.cpp.
 #include "messages/model.hpp"
+#include "messages/names.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -161,10 +162,7 @@ bool is_system_field(std::string_view name) noexcept {
 }
 
 bool valid_model_name(std::string_view name) noexcept {
-  auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
-  auto other = [&](char c) { return letter(c) || (c >= '0' && c <= '9') || c == '_' || c == '-'; };
-  return !name.empty() && name.size() <= 64 && letter(name[0]) &&
-         std::all_of(name.begin() + 1, name.end(), other);
+  return valid_name(name_kind::model_name, name);
 }
 
 value to_value(const model_def& def) {

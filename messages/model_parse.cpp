@@ -9,6 +9,7 @@
 
 #include "messages/model_names.hpp"
 #include "messages/model_rules.hpp"
+#include "messages/names.hpp"
 #include "messages/query_detail.hpp"
 
 namespace debros {
@@ -286,13 +287,20 @@ caf::error parse_fields(const value* v, model_def& def) {
   if (*obj == nullptr)
     return caf::none;
   bool user = def.scope == model_scope::user;
+  // Every model is described in full by GET /v1/models and checked on every write: bounded.
+  if ((*obj)->size() > model_fields_max)
+    return invalid("fields", "a model has at most " + std::to_string(model_fields_max) +
+                                 " fields, not " + std::to_string((*obj)->size()));
   for (auto& [name, rules] : **obj) {
-    auto path = join_path("fields", name);
     if (name.empty())
       return invalid("fields", "a field name must not be empty");
+    auto path = join_path("fields", name);
     // Queries address nested values by dotted paths: a dotted name could not be queried.
     if (name.find('.') != std::string::npos)
       return invalid(path, "must not contain '.'");
+    // Not named in the path: the refused name may hold control characters.
+    if (auto problem = name_problem(name_kind::field_name, name); !problem.empty())
+      return invalid("fields", "a field name " + problem);
     if (is_system_field(name) && !(user && name == "userId"))
       return invalid(path, "is a system field and cannot be defined");
     field_def f;
@@ -506,9 +514,12 @@ caf::error parse_relationships(const value* v, model_def& def) {
     return std::move(obj.error());
   if (*obj == nullptr)
     return caf::none;
+  if ((*obj)->size() > model_fields_max)
+    return invalid("relationships", "a model has at most " + std::to_string(model_fields_max) +
+                                        " relationships, not " + std::to_string((*obj)->size()));
   for (auto& [name, body] : **obj) {
-    if (name.empty())
-      return invalid("relationships", "a relationship name must not be empty");
+    if (auto problem = name_problem(name_kind::field_name, name); !problem.empty())
+      return invalid("relationships", "a relationship name " + problem);
     relation_def r;
     r.name = name;
     if (auto err = parse_relation(body, join_path("relationships", name), r))

@@ -1,5 +1,6 @@
 // compiled_model: validating and normalizing documents against a definition.
 #include "messages/model.hpp"
+#include "messages/names.hpp"
 
 #include <algorithm>
 #include <iterator>
@@ -65,27 +66,18 @@ void check_fields(const model_def& def, const regex_list& rx, const object& doc,
   }
 }
 
-// An identifier that becomes part of storage keys and URLs.
-void check_identifier(const std::string& name, const value& v, bool no_control,
+// An identifier that becomes part of storage keys and URLs (messages/names.hpp).
+void check_identifier(const std::string& name, const value& v, name_kind kind,
                       std::vector<error_detail>& out) {
-  auto fail = [&](std::string what) { out.push_back({name, name + " " + what}); };
   if (!v.is_string())
-    return fail("must be a string");
-  auto& s = v.as_string();
-  if (s.empty())
-    return fail("must not be empty");
-  if (s.size() > 128)
-    fail("must be at most 128 bytes long");
-  if (s.find('/') != std::string::npos)
-    fail("must not contain '/'");
-  auto control = [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; };
-  if (no_control && std::any_of(s.begin(), s.end(), control))
-    fail("must not contain control characters");
+    return out.push_back({name, name + " must be a string"});
+  if (auto problem = name_problem(kind, v.as_string()); !problem.empty())
+    out.push_back({name, name + " " + problem});
 }
 
 void check_system_fields(const model_def& def, const object& doc, std::vector<error_detail>& out) {
   if (const value* v = doc.find("id"))
-    check_identifier("id", *v, true, out);
+    check_identifier("id", *v, name_kind::document_id, out);
   for (auto name : {"createdAt", "updatedAt"})
     if (const value* v = doc.find(name); v != nullptr && !v->is_int())
       out.push_back({name, std::string{name} + " must be an integer"});
@@ -94,9 +86,11 @@ void check_system_fields(const model_def& def, const object& doc, std::vector<er
     if (user == nullptr || user->is_null())
       out.push_back({"userId", "userId is required"});
     else
-      check_identifier("userId", *user, false, out);
-  } else if (user != nullptr && !user->is_null() && !user->is_string()) {
-    out.push_back({"userId", "userId must be a string"});
+      check_identifier("userId", *user, name_kind::user_id, out);
+  } else if (user != nullptr && !user->is_null()) {
+    // A global model's userId names the owner: optional (empty: none), a user id when given.
+    if (!user->is_string() || !user->as_string().empty())
+      check_identifier("userId", *user, name_kind::user_id, out);
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "messages/names.hpp"
 #include "messages/query_detail.hpp"
 
 namespace debros {
@@ -88,7 +89,12 @@ std::string operand_problem(query_op op, const value& x) {
     return is_scalar_value(x) ? "" : name + " needs a boolean, number or string";
   case query_op::in:
   case query_op::not_in:
-    return x.is_array() ? "" : name + " needs an array";
+    if (!x.is_array())
+      return name + " needs an array";
+    if (x.as_array().size() > in_values_max)
+      return name + " takes at most " + std::to_string(in_values_max) + " values, not " +
+             std::to_string(x.as_array().size());
+    return "";
   case query_op::like:
   case query_op::starts_with:
     return x.is_string() ? "" : name + " needs a string";
@@ -147,6 +153,17 @@ caf::error check_names(const std::vector<std::string>& names, std::string_view a
   return caf::none;
 }
 
+// userIn: user ids by the rules of every user id (messages/names.hpp), as many as an `in`.
+caf::error check_user_ids(const std::vector<std::string>& ids, std::string_view at) {
+  if (ids.size() > in_values_max)
+    return bad(at, "takes at most " + std::to_string(in_values_max) + " user ids, not " +
+                       std::to_string(ids.size()));
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (auto problem = name_problem(name_kind::user_id, ids[i]); !problem.empty())
+      return bad(indexed(at, i), problem);
+  return caf::none;
+}
+
 std::string_view to_string(aggregate_fn fn) noexcept {
   constexpr std::array<std::string_view, 6> names = {"none", "count", "sum", "avg", "min", "max"};
   auto i = static_cast<size_t>(fn);
@@ -186,7 +203,7 @@ caf::error check_numbers(const query& q) {
 caf::error check_query(const query& q) {
   if (auto err = check_where(q.where))
     return err;
-  if (auto err = check_names(q.user_in, "userIn"))
+  if (auto err = check_user_ids(q.user_in, "userIn"))
     return err;
   for (size_t i = 0; i < q.order_by.size(); ++i)
     if (!valid_path(q.order_by[i].path))

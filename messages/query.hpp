@@ -96,6 +96,10 @@ constexpr int64_t query_limit_max = 10000;
 /// Longest time a result may be cached, in seconds (one day).
 constexpr int64_t query_cache_s_max = 86400;
 
+/// Most values of one `in` or `not_in` list (and ids of one userIn): each is looked up or
+/// compared per candidate document.
+constexpr size_t in_values_max = 1000;
+
 /// Parses the JSON body of POST /v1/models/{Model}/query into a query on `model`. Errors:
 /// invalid_argument naming the problem: unknown operator, wrong operand shape ("'in' needs an
 /// array", "'between' needs [lo, hi]", "'>' needs a non-null value", "'is_null' takes no

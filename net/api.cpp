@@ -1,5 +1,8 @@
 #include "net/api.hpp"
 
+#include <algorithm>
+#include <charconv>
+
 #include "actors/runtime.hpp"
 #include "messages/json.hpp"
 #include "net/api_context.hpp"
@@ -94,6 +97,20 @@ bool percent_decode(std::string_view in, std::string& out, bool plus_is_space) {
   return true;
 }
 
+std::optional<size_t> parse_count(std::string_view text, size_t max) noexcept {
+  // std::from_chars takes no '+' or spaces, but it would take a '-'; digits only, checked here.
+  if (text.empty() || text.size() > 20)
+    return std::nullopt;
+  for (char c : text)
+    if (c < '0' || c > '9')
+      return std::nullopt;
+  size_t n = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc{} || ptr != text.data() + text.size() || n > max)
+    return std::nullopt;
+  return n;
+}
+
 std::optional<std::string> api::context::param(std::string_view name) const {
   for (auto& [k, v] : params)
     if (k == name)
@@ -105,6 +122,7 @@ caf::expected<value> api::context::body_json(const api_limits& limits) const {
   json_limits jl;
   jl.max_bytes = limits.body_bytes_max;
   jl.max_depth = limits.json_depth_max;
+  jl.max_values = limits.json_values_max;
   if (req.body.empty())
     return make_error(errc::invalid_argument, "the request needs a JSON body");
   return parse_json(req.body, jl);
@@ -222,7 +240,12 @@ api_response not_found_route(const api::context& ctx) {
 void api::dispatch(std::shared_ptr<context> ctx) {
   // Segments: {"v1", group, ...}.
   auto& s = ctx->segs;
-  if (s.size() < 2)
+  // "/v1/status/" is not "/v1/status": a trailing slash names no route, nor does an empty
+  // segment anywhere ("/v1//status"). Checked after the token, as every unknown /v1 route.
+  bool empty_segment =
+      std::any_of(s.begin(), s.end(), [](const std::string& seg) { return seg.empty(); });
+  bool trailing_slash = ctx->req.path.size() > 1 && ctx->req.path.back() == '/';
+  if (s.size() < 2 || empty_segment || trailing_slash)
     return ctx->reply(not_found_route(*ctx));
   auto& group = s[1];
   if (group == "models") {

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -54,6 +55,9 @@ using respond_fn = std::function<void(api_response)>;
 struct api_limits {
   size_t body_bytes_max = size_t{16} << 20;
   uint32_t json_depth_max = 64;
+  /// Most JSON values one request body may hold (413 too_large beyond): with the body limit it
+  /// bounds the memory of a parsed request (about 64 bytes per value, so 16 MiB here).
+  size_t json_values_max = size_t{1} << 18;
 };
 
 /// What GET /v1/peers and the status report about other nodes.
@@ -123,6 +127,10 @@ private:
 /// Percent-decodes a path segment or query component ('+' stays '+' in paths). Returns false
 /// on a malformed escape.
 bool percent_decode(std::string_view in, std::string& out, bool plus_is_space = false);
+
+/// A count from a URL parameter: only the digits 0-9 (no sign, no spaces, no other
+/// characters, not empty), at most `max`. std::nullopt otherwise.
+std::optional<size_t> parse_count(std::string_view text, size_t max) noexcept;
 
 /// The HTTP status of an error code.
 int http_status(errc code) noexcept;

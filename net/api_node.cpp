@@ -206,12 +206,11 @@ void api::kv_routes(ctx_ptr ctx) {
       return ctx->reply(not_found_route(*ctx));
     size_t limit = 100;
     if (auto l = ctx->param("limit")) {
-      char* end = nullptr;
-      auto n = std::strtoll(l->c_str(), &end, 10);
-      if (l->empty() || *end != '\0' || n < 0 || n > static_cast<long long>(kv::list_max))
+      auto n = parse_count(*l, kv::list_max);
+      if (!n)
         return ctx->reply(
             error(errc::invalid_argument, "limit must be an integer from 0 to 10000"));
-      limit = static_cast<size_t>(n);
+      limit = *n;
     }
     auto keys = kv::list(env, table, s[2], ctx->param("prefix").value_or(""), limit);
     if (!keys)
@@ -273,9 +272,10 @@ void api::token_route(ctx_ptr ctx) {
   if (!body)
     return ctx->reply(error(body.error()));
   auto* user = body->find("user");
-  if (user == nullptr || !user->is_string() || user->as_string().empty() ||
-      user->as_string().size() > 128)
+  if (user == nullptr || !user->is_string())
     return ctx->reply(error(errc::invalid_argument, "user must be a non-empty string"));
+  if (auto err = check_name(name_kind::user_id, user->as_string()))
+    return ctx->reply(error(err));
   int64_t ttl = 3600;
   if (auto* t = body->find("ttl_s")) {
     if (!t->is_int() || t->as_int() < 1 || t->as_int() > auth::ttl_s_max)

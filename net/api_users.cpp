@@ -1,6 +1,7 @@
 // Users (API.md "Users") and documents with their relations (`with=`).
 #include "actors/engine.hpp"
 #include "actors/runtime.hpp"
+#include "messages/names.hpp"
 #include "net/api_context.hpp"
 
 namespace debros::net {
@@ -18,6 +19,8 @@ void api::users(std::shared_ptr<context> ctx) {
     if (id == nullptr || !id->is_string())
       return ctx->reply(error(errc::invalid_argument, "the body must be {\"id\": USER}"));
     auto user = id->as_string();
+    if (auto err = check_name(name_kind::user_id, user))
+      return ctx->reply(error(err));
     // A user token may register itself; anyone else is the admin's to register.
     if (!ctx->who.is_admin() && ctx->who.user != user)
       return ctx->reply(error(make_error(errc::forbidden, "a user token registers only itself")));
@@ -30,6 +33,8 @@ void api::users(std::shared_ptr<context> ctx) {
   }
   if (s.size() != 3 || !ctx->is("GET"))
     return ctx->reply(not_found_route(*ctx));
+  if (auto err = check_name(name_kind::user_id, s[2]))
+    return ctx->reply(error(err));
   auto record = eng.get_user(s[2]);
   ctx->reply(record ? json(200, *record) : error(record.error()));
 }

@@ -14,6 +14,7 @@
 #include "actors/shard.hpp"
 #include "actors/userdb_host.hpp"
 #include "messages/errc.hpp"
+#include "messages/names.hpp"
 #include "storage/key_codec.hpp"
 #include "storage/record.hpp"
 
@@ -386,11 +387,8 @@ void engine::stop_actors() {
 // -- users -------------------------------------------------------------------------------------
 
 caf::error engine::check_user_id(std::string_view user) {
-  if (user.empty() || user.size() > doc_keys::id_bytes_max ||
-      user.find('/') != std::string_view::npos)
-    return make_error(errc::invalid_argument,
-                      "a user id is a non-empty string of at most 128 bytes without '/'");
-  return caf::none;
+  // The one rule of messages/names.hpp, also for embedders that bypass the gateway.
+  return check_name(name_kind::user_id, user);
 }
 
 void engine::ensure_user(std::string user, reply_fn<bool> done) {

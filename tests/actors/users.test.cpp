@@ -392,3 +392,15 @@ TEST_CASE("a global index partition quarantines work it can never apply and keep
   REQUIRE(dead);
   CHECK(dead->size() == 2);
 }
+
+TEST_CASE("user ids follow the API's one name rule in the engine too", "[actors][users]") {
+  // Embedders reach the engine without the gateway: the same rule of messages/names.hpp holds.
+  runtime_fixture f;
+  for (std::string bad : {std::string{}, std::string{"a/b"}, std::string{"nl\n"},
+                          std::string{"nul\0x", 5}, std::string(129, 'u')}) {
+    INFO(bad);
+    CHECK(code_of(engine::check_user_id(bad)) == errc::invalid_argument);
+  }
+  CHECK_FALSE(engine::check_user_id(std::string(128, 'u')));
+  CHECK_FALSE(engine::check_user_id("alice"));
+}

@@ -93,9 +93,14 @@ caf::expected<size_t> outbox::remove_through(write_txn& txn, std::string_view ch
   return removed;
 }
 
-caf::expected<std::vector<std::string>> outbox::channels(const read_txn& txn) const {
-  std::vector<std::string> out;
-  auto c = txn.open_cursor(table_);
+namespace {
+
+// Visits each channel of the table once, at its first key (`at_marker`: that key is the
+// channel's marker), then jumps past the channel's entries. `fn` may move the cursor within the
+// channel; an error from it stops the walk.
+template <class F>
+caf::error for_each_channel(const read_txn& txn, table t, F fn) {
+  auto c = txn.open_cursor(t);
   if (!c)
     return c.error();
   bool ok = c->first();
@@ -105,16 +110,29 @@ caf::expected<std::vector<std::string>> outbox::channels(const read_txn& txn) co
     if (!name || !name->is_string())
       return make_error(errc::corruption, "malformed outbox key");
     auto prefix = channel_prefix(name->as_string());
-    // A channel with only its marker left has nothing pending.
-    uint64_t seq;
-    ok = c->seek(entry_key(prefix, 0));
-    if (ok && entry_seq(c->key(), prefix, seq))
-      out.push_back(name->as_string());
+    if (auto err = fn(name->as_string(), prefix, key.empty(), *c))
+      return err;
     // Jump past every entry of this channel.
     ok = c->seek(prefix_end(prefix));
   }
-  if (c->error())
-    return c->error();
+  return c->error();
+}
+
+} // namespace
+
+caf::expected<std::vector<std::string>> outbox::channels(const read_txn& txn) const {
+  std::vector<std::string> out;
+  auto err = for_each_channel(
+      txn, table_,
+      [&](const std::string& channel, const std::string& prefix, bool, cursor& c) -> caf::error {
+        // A channel with only its marker left has nothing pending.
+        uint64_t seq;
+        if (c.seek(entry_key(prefix, 0)) && entry_seq(c.key(), prefix, seq))
+          out.push_back(channel);
+        return caf::none;
+      });
+  if (err)
+    return err;
   return out;
 }
 
@@ -140,27 +158,22 @@ caf::expected<outbox::counts> outbox::count(const read_txn& txn,
     return all.error();
   counts out;
   size_t markers = 0;
-  auto c = txn.open_cursor(table_);
-  if (!c)
-    return c.error();
-  bool ok = c->first();
-  while (ok) {
-    std::string_view key = c->key();
-    auto name = read_key(key);
-    if (!name || !name->is_string() || !key.empty())
-      return make_error(errc::corruption, "malformed outbox marker key");
-    ++markers;
-    auto& channel = name->as_string();
-    if (channel.compare(0, dead_prefix.size(), dead_prefix) == 0) {
-      auto n = depth(txn, channel);
-      if (!n)
-        return n.error();
-      out.dead += *n;
-    }
-    ok = c->seek(prefix_end(channel_prefix(channel)));
-  }
-  if (c->error())
-    return c->error();
+  auto err = for_each_channel(
+      txn, table_,
+      [&](const std::string& channel, const std::string&, bool at_marker, cursor&) -> caf::error {
+        if (!at_marker)
+          return make_error(errc::corruption, "outbox channel " + channel + " has no marker");
+        ++markers;
+        if (channel.compare(0, dead_prefix.size(), dead_prefix) != 0)
+          return caf::none;
+        auto n = depth(txn, channel);
+        if (!n)
+          return n.error();
+        out.dead += *n;
+        return caf::none;
+      });
+  if (err)
+    return err;
   if (markers > *all)
     return make_error(errc::corruption, "outbox holds more markers than entries");
   out.pending = *all - markers;

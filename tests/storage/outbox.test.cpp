@@ -2,6 +2,7 @@
 
 #include "messages/errc.hpp"
 #include "storage/environment.hpp"
+#include "storage/key_codec.hpp"
 #include "storage/outbox.hpp"
 #include "storage/writer.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -158,4 +159,48 @@ TEST_CASE("outbox channels are ordered, separate and drain by sequence", "[stora
   REQUIRE(a);
   REQUIRE(a->size() == 2);
   CHECK((*a)[0].seq == 4);
+}
+
+TEST_CASE("count tells pending work from markers and dead letters", "[storage][outbox]") {
+  fixture f;
+  writer w{*f.env};
+  auto counts = [&] {
+    auto txn = f.env->read();
+    REQUIRE(txn);
+    auto c = f.box.count(*txn, "dead/");
+    REQUIRE(c);
+    return *c;
+  };
+  CHECK(counts().pending == 0);
+  REQUIRE_FALSE(w.write([&](write_txn& txn) -> caf::error {
+    for (auto ch : {"a", "b", "dead/a"})
+      for (int i = 0; i < 3; ++i)
+        if (auto seq = f.box.append(txn, ch, "x"); !seq)
+          return seq.error();
+    return caf::none;
+  }));
+  CHECK(counts().pending == 9);
+  CHECK(counts().dead == 3);
+  // Drained channels keep their markers, which are not work.
+  REQUIRE_FALSE(w.write([&](write_txn& txn) -> caf::error {
+    for (auto ch : {"a", "b"})
+      if (auto n = f.box.remove_through(txn, ch, 3); !n)
+        return n.error();
+    return caf::none;
+  }));
+  CHECK(counts().pending == 3);
+  CHECK(counts().dead == 3);
+  SECTION("an entry without its channel's marker is corruption") {
+    REQUIRE_FALSE(w.write([&](write_txn& txn) -> caf::error {
+      std::string key;
+      append_key_string(key, "orphan");
+      append_u64(key, 1);
+      return txn.put(f.env->get_table("outbox"), key, "x");
+    }));
+    auto txn = f.env->read();
+    REQUIRE(txn);
+    auto c = f.box.count(*txn, "dead/");
+    REQUIRE_FALSE(c);
+    CHECK(code_of(c.error()) == errc::corruption);
+  }
 }

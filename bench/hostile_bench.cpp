@@ -31,9 +31,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "bench/bench_node.hpp"
 #include "bench/bench_util.hpp"
-
-extern char** environ;
 
 using namespace debros;
 using namespace debros::bench;
@@ -44,61 +43,6 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 namespace {
-
-void die(const std::string& what) {
-  std::fprintf(stderr, "debros-bench-hostile: %s\n", what.c_str());
-  std::exit(1);
-}
-
-// The node under test.
-struct node {
-  pid_t pid = -1;
-  std::string http;
-  std::string token;
-
-  node(const std::string& bin, const std::string& dir) {
-    int fds[2];
-    if (pipe(fds) != 0)
-      die("pipe");
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, (dir + ".log").c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
-    std::vector<std::string> argv{bin,           "--data-dir", dir,          "--http",
-                                  "127.0.0.1:0", "--cluster",  "127.0.0.1:0"};
-    std::vector<char*> args;
-    for (auto& a : argv)
-      args.push_back(a.data());
-    args.push_back(nullptr);
-    if (posix_spawn(&pid, bin.c_str(), &fa, nullptr, args.data(), environ) != 0)
-      die("cannot start " + bin);
-    close(fds[1]);
-    std::string line;
-    char c;
-    pollfd p{fds[0], POLLIN, 0};
-    while (poll(&p, 1, 20000) > 0 && ::read(fds[0], &c, 1) == 1 && c != '\n')
-      line += c;
-    close(fds[0]);
-    auto at = line.find("http=");
-    if (at == std::string::npos)
-      die("no ready line from debros-node (see " + dir + ".log)");
-    http = line.substr(at + 5, line.find(' ', at) - at - 5);
-    if (FILE* f = std::fopen((dir + "/admin.token").c_str(), "r")) {
-      char buf[128] = {};
-      if (std::fgets(buf, sizeof buf, f))
-        token = buf;
-      std::fclose(f);
-    }
-    while (!token.empty() && token.back() == '\n')
-      token.pop_back();
-  }
-
-  ~node() {
-    kill(pid, SIGTERM);
-    waitpid(pid, nullptr, 0);
-  }
-};
 
 tcp::endpoint endpoint_of(const std::string& hostport) {
   auto colon = hostport.rfind(':');
@@ -340,6 +284,7 @@ void raise_fd_limit() {
 } // namespace
 
 int main(int argc, char** argv) {
+  program = "debros-bench-hostile";
   options opt{argc, argv};
   double seconds = opt.quick ? 1.0 : 10.0;
   int hostiles = opt.quick ? 100 : 1000;

@@ -26,7 +26,7 @@ test: deps
 # The libFuzzer targets (clang, ASan + UBSan) in their own build folder. No clang is an error.
 FUZZ_DIR ?= build-fuzz
 FUZZ_TARGETS = debros-fuzz-json debros-fuzz-msgpack debros-fuzz-model debros-fuzz-cursor \
-               debros-fuzz-query
+               debros-fuzz-query debros-fuzz-cluster debros-fuzz-http
 fuzz-build:
 	@command -v clang++-14 >/dev/null || { echo "clang++-14 missing: run make deps" >&2; exit 1; }
 	@test -f $(FUZZ_DIR)/build.ninja || CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_DIR) \

@@ -412,7 +412,11 @@ void engine::ensure_user(std::string user, reply_fn<bool> done) {
         // Completions run on the writer thread, which must not block: `done` (which may read
         // the user's record and count its documents) runs in a one-shot actor instead.
         auto r = err ? caf::expected<bool>{err} : caf::expected<bool>{*created};
-        sys->spawn([done, r](caf::event_based_actor*) { done(r); });
+        // The values go as spawn arguments: CAF 0.17.6 dereferences a null argument tuple for a
+        // functor spawned with none (UBSan: reference binding to null pointer).
+        sys->spawn([](caf::event_based_actor*, const std::function<void(caf::expected<bool>)>& f,
+                      const caf::expected<bool>& x) { f(x); },
+                   done, r);
       });
 }
 

@@ -1,5 +1,5 @@
 // The cluster port's first bytes: what an unauthenticated peer controls before any handshake
-// completes. CAF's middleman reads a 24-byte BASP header (caf::io::basp::header) and then
+// completes. CAF's middleman reads a 32-byte BASP header (caf::io::basp::header) and then
 // `payload_len` bytes; our code meets those bytes when a payload is a message of Debros types
 // (messages/type_ids.hpp), whose inspect functions run on peer bytes (debros::value decodes
 // msgpack, see msgpack_codec.hpp). The input is a header followed by a payload, read as:
@@ -36,8 +36,9 @@ caf::actor_system& sys() {
     register_types(c);
     return c;
   }();
-  static caf::actor_system s{cfg};
-  return s;
+  // Never destroyed: CAF's exit-time teardown after libFuzzer's exit() touches freed singletons.
+  static auto* s = new caf::actor_system{cfg};
+  return *s;
 }
 
 template <class T>

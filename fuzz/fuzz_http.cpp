@@ -32,7 +32,7 @@ using namespace debros;
 namespace http = net::detail::http;
 
 /// The admin token of the fuzzed node (seeds use it as "Authorization: Bearer ...").
-constexpr const char* admin_token = "fuzzfuzzfuzzfuzzfuzzfuzzfuzzfuzz";
+constexpr const char* admin_token = "fz0123456789abcdefghijklmnopqrstuv";
 
 struct node {
   std::string dir;
@@ -58,7 +58,8 @@ struct node {
     fuzz::check(static_cast<bool>(r), "the runtime does not start");
     rt = std::move(*r);
     auto a = net::auth::open(*rt, dir, true);
-    fuzz::check(static_cast<bool>(a), "auth does not open");
+    fuzz::check(static_cast<bool>(a), "auth does not open",
+                a ? std::string{} : caf::to_string(a.error()));
     auth = std::move(*a);
     api = std::make_unique<net::api>(*rt, *auth, metrics,
                                      net::api_limits{limits.body_bytes_max, limits.json_depth_max});

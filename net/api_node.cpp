@@ -117,7 +117,7 @@ void api::status(ctx_ptr ctx) {
     q.model = name;
     q.where.type = query_expr::kind::all;
     q.aggregate = aggregate_fn::count;
-    rt_.engine().run_query(std::move(q), [ctx, g, name](caf::expected<query_result> r) {
+    rt_.engine().run_query(std::move(q), [ctx, g, name = name](caf::expected<query_result> r) {
       std::lock_guard<std::mutex> guard{g->mtx};
       g->counts.set(name, r ? r->aggregate : value{});
       if (--g->left == 0) {

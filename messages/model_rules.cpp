@@ -30,6 +30,12 @@ std::string_view type_phrase(field_type t) noexcept {
 
 // -- patterns -----------------------------------------------------------------------------------
 
+// The bounded-stack engine below is chosen with a libstdc++ extension; with another standard
+// library `pattern` would run on a recursive engine that a long string overflows. Refuse to build.
+#if !defined(__GLIBCXX__)
+#error "model_rules.cpp needs libstdc++ (std::regex_constants::__polynomial); see compile_pattern"
+#endif
+
 namespace {
 
 constexpr auto regex_flags = std::regex::ECMAScript | std::regex_constants::__polynomial;

@@ -5,8 +5,12 @@
 // one write transaction, commits it (one fsync under durability::full) and only then calls each
 // request's completion. Batching adapts to load without a timer: while a commit is in flight,
 // new requests queue up and form the next batch; a lone request on an idle writer is committed
-// at once. Latency bound: a request waits for at most the batch being committed when it arrives
-// (<= max_batch_requests requests) and then its own batch's commit.
+// at once. Wait bound: a request that finds Q requests queued ahead of it waits for the batch
+// being committed, then ceil((Q + 1) / max_batch_requests) more batches, its own the last. With
+// Q < max_batch_requests (the usual case: the queue empties every commit) that is the batch in
+// flight plus its own; under a sustained overload the queue may hold up to max_queued_requests
+// (past it, submit fails with `unavailable`), so the worst case is max_queued_requests /
+// max_batch_requests + 1 commits (257 with the defaults), not two.
 //
 // Failure isolation: a request that refuses (returns an error) fails alone. If it had already
 // changed the transaction, or LMDB broke the transaction inside it, the batch is redone without

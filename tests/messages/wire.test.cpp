@@ -143,3 +143,32 @@ TEST_CASE("the actor system renders Debros errors by code name and message", "[m
   for (uint8_t code : {static_cast<uint8_t>(errc_max + 1), uint8_t{255}})
     CHECK(f.sys->render(caf::error{code, caf::atom("debros")}) == "debros::internal");
 }
+
+// Type ids go on the wire: nodes of two builds agree on a message only if every Debros type has
+// the same id in both. Checked by position, so inserting a type anywhere but the end fails here.
+TEST_CASE("Debros type ids keep their positions", "[messages][wire][golden]") {
+  constexpr auto first = caf::first_custom_type_id;
+  CHECK(caf::type_id<debros::value>::value == first + 0);
+  CHECK(caf::type_id<debros::error_detail>::value == first + 1);
+  CHECK(caf::type_id<std::vector<debros::error_detail>>::value == first + 2);
+  CHECK(caf::type_id<debros::query_expr>::value == first + 3);
+  CHECK(caf::type_id<debros::sort_key>::value == first + 4);
+  CHECK(caf::type_id<debros::query>::value == first + 5);
+  CHECK(caf::type_id<debros::aggregate_state>::value == first + 6);
+  CHECK(caf::type_id<debros::doc_create>::value == first + 7);
+  CHECK(caf::type_id<debros::doc_get>::value == first + 8);
+  CHECK(caf::type_id<debros::doc_update>::value == first + 9);
+  CHECK(caf::type_id<debros::doc_remove>::value == first + 10);
+  CHECK(caf::type_id<debros::doc_increment>::value == first + 11);
+  CHECK(caf::type_id<debros::query_hit>::value == first + 12);
+  CHECK(caf::type_id<debros::partition_query>::value == first + 13);
+  CHECK(caf::type_id<debros::partition_stats>::value == first + 14);
+  CHECK(caf::type_id<debros::partition_result>::value == first + 15);
+  CHECK(caf::type_id<debros::query_stats>::value == first + 16);
+  CHECK(caf::type_id<debros::query_result>::value == first + 17);
+  CHECK(caf::type_id<std::vector<debros::value>>::value == first + 18);
+  CHECK(caf::type_id<std::vector<std::string>>::value == first + 19);
+  CHECK(caf::type_id<debros::node_info>::value == first + 20);
+  CHECK(caf::id_block::debros::begin == first);
+  CHECK(caf::id_block::debros::end == first + 21);
+}

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <limits>
 #include <random>
 
 #include "messages/errc.hpp"
@@ -130,4 +131,55 @@ TEST_CASE("fixed-width integers and prefix bounds", "[storage][keys]") {
   CHECK(prefix_end("ab") == "ac");
   CHECK(prefix_end(std::string{"a\xff"}) == "b");
   CHECK(prefix_end(std::string{"\xff\xff"}).empty());
+}
+
+namespace {
+
+std::string hex(std::string_view bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+} // namespace
+
+// Golden bytes, written by hand from the layout in storage/key_codec.hpp: every stored index and
+// document key depends on them, so any change here is a change of the on-disk format.
+TEST_CASE("key encodings are byte-for-byte the documented layout", "[storage][keys][golden]") {
+  CHECK(hex(key_of(value{})) == "05");
+  CHECK(hex(key_of(value{false})) == "10");
+  CHECK(hex(key_of(value{true})) == "11");
+  // Numbers: 0x20, the double rounded toward -infinity with its sign bit flipped (all bits for
+  // negatives), then the integer's distance above that double.
+  CHECK(hex(key_of(value{int64_t{0}})) == "2080000000000000000000");
+  CHECK(hex(key_of(value{int64_t{1}})) == "20bff00000000000000000");
+  CHECK(hex(key_of(value{1.0})) == "20bff00000000000000000");
+  CHECK(hex(key_of(value{int64_t{-1}})) == "20400fffffffffffff0000");
+  CHECK(hex(key_of(value{-0.0})) == "2080000000000000000000");
+  // 2^63 - 1 lies 1023 above the double 2^63 - 1024 (0x43dfffffffffffff).
+  CHECK(hex(key_of(value{std::numeric_limits<int64_t>::max()})) == "20c3dfffffffffffff03ff");
+  CHECK(hex(key_of(value{std::string{"ab"}})) == "3061620001");
+  CHECK(hex(key_of(value{std::string{"a\0b", 3}})) == "306100ff620001");
+  CHECK(hex(key_of(value{std::string{}})) == "300001");
+  array arr{value{int64_t{1}}, value{std::string{"a"}}};
+  CHECK(hex(key_of(value{arr})) == "4020bff00000000000000000"
+                                   "30610001"
+                                   "00");
+  object obj{{"k", value{true}}};
+  CHECK(hex(key_of(value{obj})) == "50"
+                                   "306b0001"
+                                   "11"
+                                   "00");
+  std::string fixed;
+  append_u64(fixed, 0x0102030405060708);
+  append_u32(fixed, 0x0a0b0c0d);
+  append_u16(fixed, 0xfeff);
+  CHECK(hex(fixed) == "0102030405060708"
+                      "0a0b0c0d"
+                      "feff");
+  CHECK(hex(prefix_end("a\xff")) == "62");
 }

@@ -52,3 +52,17 @@ TEST_CASE("records above the size limit are refused before writing", "[storage][
   REQUIRE_FALSE(r);
   CHECK(code_of(r.error()) == errc::too_large);
 }
+
+// Golden bytes: a record is the version byte (1) and then msgpack (fixmap of one member here).
+// Changing these bytes is a change of the on-disk format and needs a new record_version.
+TEST_CASE("a record is byte-for-byte the version byte and msgpack", "[storage][record][golden]") {
+  auto rec = encode_record(value{object{{"a", value{int64_t{1}}}, {"b", value{std::string{"x"}}}}});
+  REQUIRE(rec);
+  CHECK(*rec == std::string{"\x01\x82\xa1"
+                            "a\x01\xa1"
+                            "b\xa1"
+                            "x"});
+  auto back = decode_record(std::string_view{"\x01\x81\xa1k\xc3", 5});
+  REQUIRE(back);
+  CHECK(*back == value{object{{"k", value{true}}}});
+}

@@ -40,13 +40,18 @@ fuzz-smoke: fuzz-build
 fuzz: deps fuzz-build
 	@FUZZ_DIR=$(FUZZ_DIR) scripts/fuzz.sh
 
-# The whole test suite under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan).
+# The whole test suite under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan), but for
+# two tests whose claim a sanitizer runtime changes (README "Fuzzing and sanitizers"): RSS bounds
+# (ASan's quarantine and redzones hold freed memory) and descriptor exhaustion (UBSan's vptr
+# check probes memory through a pipe and, with no descriptor left, reports a false invalid vptr).
 SAN_DIR ?= build-asan
+SAN_EXCLUDE = ^(out of file descriptors, the accept loop backs off and says so|an in list is capped and a body of many small values is 413)$$
 sanitize: deps
 	@test -f $(SAN_DIR)/build.ninja || cmake -S . -B $(SAN_DIR) -G Ninja -DDEBROS_SANITIZE=address
 	@cmake --build $(SAN_DIR) -j $(JOBS)
 	@cd $(SAN_DIR) && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
-	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest $(CTEST_FLAGS) -LE 'slow|bench'
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest $(CTEST_FLAGS) -LE 'slow|bench' -E '$(SAN_EXCLUDE)'
 
 # The slow tests (tagged [.slow]): larger crash loops and scale runs. Not part of CI.
 test-slow: deps

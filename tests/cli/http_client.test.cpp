@@ -16,6 +16,7 @@
 
 #include "messages/errc.hpp"
 #include "net/http_client.hpp"
+#include "tests/support/raw_socket.hpp"
 
 using namespace debros;
 using namespace std::chrono_literals;
@@ -30,15 +31,9 @@ class scripted_server {
 public:
   explicit scripted_server(int replies_per_connection, std::chrono::milliseconds delay = 0ms)
       : replies_per_connection_(replies_per_connection), delay_(delay) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    REQUIRE(listen(fd_, 16) == 0);
-    socklen_t len = sizeof addr;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
+    auto l = test::listen_on_loopback();
+    fd_ = l.fd;
+    port_ = l.port;
     acceptor_ = std::thread{[this] { accept_loop(); }};
   }
 

@@ -391,15 +391,8 @@ TEST_CASE("a seed that accepts but never completes the TLS handshake delays no o
           "[net][e2e][cluster]") {
   temp_dir dir;
   // A listening socket that the kernel accepts connections on and nobody ever answers.
-  int silent = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  REQUIRE(listen(silent, 16) == 0);
-  socklen_t len = sizeof addr;
-  REQUIRE(getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  auto silent_seed = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  auto [silent, silent_port] = listen_on_loopback();
+  auto silent_seed = "127.0.0.1:" + std::to_string(silent_port);
   node_process a{dir.sub("a"), {"--no-auth"}};
   share_credential(a, dir.sub("b"));
   node_process b{dir.sub("b"), {"--no-auth", "--seeds", silent_seed + "," + a.cluster()}};

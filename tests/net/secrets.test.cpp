@@ -34,28 +34,30 @@ void write_file(const std::string& path, const std::string& text, mode_t mode) {
 }
 
 // The store's meta / auth.key, as versions before token.key kept it (std::nullopt when absent).
-std::optional<std::string> stored_key(const std::string& data_dir) {
+// The store of `data_dir` with its table "meta".
+std::unique_ptr<storage::environment> open_meta(const std::string& data_dir) {
   storage::env_options eo;
   eo.path = data_dir;
   eo.tables = {"meta"};
   auto env = storage::environment::open(eo);
   REQUIRE(env);
-  auto txn = (*env)->read();
+  return std::move(*env);
+}
+
+std::optional<std::string> stored_key(const std::string& data_dir) {
+  auto env = open_meta(data_dir);
+  auto txn = env->read();
   REQUIRE(txn);
-  auto v = txn->get((*env)->get_table("meta"), "auth.key");
+  auto v = txn->get(env->get_table("meta"), "auth.key");
   REQUIRE(v);
   return *v ? std::optional<std::string>{std::string{**v}} : std::nullopt;
 }
 
 void plant_stored_key(const std::string& data_dir, const std::string& key) {
-  storage::env_options eo;
-  eo.path = data_dir;
-  eo.tables = {"meta"};
-  auto env = storage::environment::open(eo);
-  REQUIRE(env);
-  auto txn = (*env)->begin_write();
+  auto env = open_meta(data_dir);
+  auto txn = env->begin_write();
   REQUIRE(txn);
-  REQUIRE(!txn->put((*env)->get_table("meta"), "auth.key", key));
+  REQUIRE(!txn->put(env->get_table("meta"), "auth.key", key));
   REQUIRE(!txn->commit());
 }
 

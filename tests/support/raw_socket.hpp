@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <cerrno>
+#include <cstdint>
 #include <netinet/in.h>
 #include <string>
 #include <string_view>
@@ -12,6 +13,27 @@
 #include <catch2/catch.hpp>
 
 namespace debros::test {
+
+/// A socket listening on 127.0.0.1 at a free port (backlog 16), for tests that play a server.
+struct loopback_listener {
+  int fd = -1;
+  uint16_t port = 0;
+};
+
+inline loopback_listener listen_on_loopback() {
+  loopback_listener l;
+  l.fd = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(l.fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(l.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(listen(l.fd, 16) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(getsockname(l.fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  l.port = ntohs(addr.sin_port);
+  return l;
+}
 
 class raw_socket {
 public:

@@ -344,19 +344,28 @@ endpoint gateway::local() const {
   return impl_->bound;
 }
 
-void gateway::stop(std::chrono::milliseconds grace) {
+gateway::stop_report gateway::stop(std::chrono::milliseconds grace) {
   auto& p = *impl_;
   if (p.stopped)
-    return;
+    return {};
   p.stopped = true;
   p.st->stopping.store(true);
   p.lst->close();
+  p.st->stop_idle();
+  p.st->stop_ws();
+  // Every HTTP connection answers what it has received, then closes in order; every WebSocket
+  // closes with 1001. Connections end.
   auto deadline = std::chrono::steady_clock::now() + grace;
-  while (p.st->in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline)
+  while ((p.st->connections.load() > 0 || p.st->in_flight.load() > 0) &&
+         std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds{5});
+  stop_report report{p.st->http_sessions.load(), p.st->in_flight.load(),
+                     p.st->connections.load() -
+                         std::min(p.st->connections.load(), p.st->http_sessions.load())};
   p.ioc.stop();
   for (auto& t : p.threads)
     t.join();
+  return report;
 }
 
 } // namespace debros::net

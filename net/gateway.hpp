@@ -72,9 +72,22 @@ public:
   /// The address actually bound (with the real port when the options said 0).
   endpoint local() const;
 
-  /// Stops accepting, lets requests in flight finish for at most `grace`, then closes every
-  /// connection and joins the gateway's threads. Idempotent.
-  void stop(std::chrono::milliseconds grace = std::chrono::milliseconds{10000});
+  /// What a stop left undone when its grace ended.
+  struct stop_report {
+    /// HTTP connections still open (reading a request, answering it, or lingering).
+    size_t http_connections_cut = 0;
+    /// Of their requests, those not answered yet.
+    size_t requests_cut = 0;
+    /// WebSocket connections (closed without a close frame).
+    size_t websockets_cut = 0;
+  };
+
+  /// Stops accepting and closes idle connections in order (FIN). Every request already
+  /// received is answered, pipelined ones and a kept-alive connection's next request included
+  /// (with `Connection: close` on the last); then each connection closes in order, reading and
+  /// dropping what still comes for up to 2 s. After at most `grace` the rest is cut and the
+  /// gateway's threads are joined. Idempotent (a second call reports nothing).
+  stop_report stop(std::chrono::milliseconds grace = std::chrono::milliseconds{10000});
 
   struct impl;
 

@@ -51,6 +51,9 @@ struct server_state {
   std::atomic<size_t> connections{0};
   std::atomic<size_t> in_flight{0};
   std::atomic<bool> stopping{false};
+  /// HTTP sessions alive (idle, reading, answering or lingering; not WebSockets): the
+  /// gateway's stop waits for them to end.
+  std::atomic<size_t> http_sessions{0};
   /// Body bytes reserved by requests being read or answered (opts.inflight_body_bytes_max).
   std::atomic<size_t> body_bytes{0};
 
@@ -84,9 +87,10 @@ struct server_state {
       per_address_.erase(i);
   }
 
-  /// A connection waiting for the first byte of its next request registers how to close it;
-  /// the number returned, in order of registration, withdraws it (withdraw_idle).
-  uint64_t register_idle(std::function<void(uint64_t)> shed) {
+  /// A connection waiting for the first byte of its next request registers how to close it
+  /// (called with its number, and whether the gateway is stopping); the number returned, in
+  /// order of registration, withdraws it (withdraw_idle).
+  uint64_t register_idle(std::function<void(uint64_t, bool)> shed) {
     std::lock_guard<std::mutex> guard{mtx_};
     auto n = ++idle_seq_;
     idle_.emplace(n, std::move(shed));
@@ -99,7 +103,7 @@ struct server_state {
   /// Closes the connection that has been idle longest (asynchronously, on its own strand).
   /// False when no connection is idle.
   bool shed_oldest_idle() {
-    std::function<void(uint64_t)> shed;
+    std::function<void(uint64_t, bool)> shed;
     uint64_t n = 0;
     {
       std::lock_guard<std::mutex> guard{mtx_};
@@ -109,14 +113,50 @@ struct server_state {
       shed = std::move(idle_.begin()->second);
       idle_.erase(idle_.begin());
     }
-    shed(n);
+    shed(n, false);
     return true;
+  }
+
+  /// On stop: every idle connection closes in order (FIN, then it reads and drops what still
+  /// comes for a moment), except one whose next request has already arrived: it is answered.
+  void stop_idle() {
+    std::map<uint64_t, std::function<void(uint64_t, bool)>> idle;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      idle.swap(idle_);
+    }
+    for (auto& [n, shed] : idle)
+      shed(n, true);
+  }
+
+  /// A WebSocket session registers how to close it (with 1001 "going away") for the stop.
+  uint64_t register_ws(std::function<void()> close) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto n = ++ws_seq_;
+    ws_.emplace(n, std::move(close));
+    return n;
+  }
+  void withdraw_ws(uint64_t n) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    ws_.erase(n);
+  }
+  /// On stop: every WebSocket gets a close frame.
+  void stop_ws() {
+    std::map<uint64_t, std::function<void()>> all;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      all.swap(ws_);
+    }
+    for (auto& [n, close] : all)
+      close();
   }
 
 private:
   std::mutex mtx_;
   std::map<asio::ip::address, size_t> per_address_;
-  std::map<uint64_t, std::function<void(uint64_t)>> idle_;
+  std::map<uint64_t, std::function<void()>> ws_;
+  uint64_t ws_seq_ = 0;
+  std::map<uint64_t, std::function<void(uint64_t, bool)>> idle_;
   uint64_t idle_seq_ = 0;
 };
 
@@ -166,6 +206,7 @@ public:
   http_session(std::shared_ptr<server_state> st, beast::flat_buffer buffer,
                const asio::any_io_executor& exec, asio::ip::address address)
       : st_(std::move(st)), slot_(st_, address), buffer_(std::move(buffer)), timer_(exec) {
+    st_->http_sessions.fetch_add(1);
     // Chunked bodies reserve their bytes chunk by chunk, before each chunk's data is read.
     on_chunk_ = [this](uint64_t size, beast::string_view, beast::error_code& ec) {
       if (!st_->reserve_body(size)) {
@@ -181,6 +222,7 @@ public:
     release_body();
     if (idle_ != 0)
       st_->withdraw_idle(idle_);
+    st_->http_sessions.fetch_sub(1);
   }
 
   http_session(const http_session&) = delete;
@@ -190,8 +232,15 @@ protected:
   Derived& derived() { return static_cast<Derived&>(*this); }
   beast::tcp_stream& lowest() { return beast::get_lowest_layer(derived().stream()); }
 
+  // Bytes of another request received and not yet parsed (pipelined, or in the socket).
+  bool more_received() {
+    beast::error_code ec;
+    return buffer_.size() > 0 || lowest().socket().available(ec) > 0;
+  }
+
   void do_read() {
-    if (st_->stopping.load())
+    // Stopping: what has been received is still answered, then the connection closes.
+    if (st_->stopping.load() && !more_received())
       return derived().do_eof();
     parser_.emplace();
     parser_->body_limit(st_->opts.body_bytes_max);
@@ -208,10 +257,10 @@ protected:
   void wait_for_request() {
     std::weak_ptr<Derived> weak = derived().shared_from_this();
     auto exec = lowest().get_executor();
-    idle_ = st_->register_idle([weak, exec](uint64_t n) {
-      asio::post(exec, [weak, n] {
+    idle_ = st_->register_idle([weak, exec](uint64_t n, bool stopping) {
+      asio::post(exec, [weak, n, stopping] {
         if (auto self = weak.lock())
-          self->shed(n);
+          self->shed(n, stopping);
       });
     });
     // A new connection must start its first request as fast as it must finish its headers; a
@@ -220,13 +269,24 @@ protected:
     derived().stream().async_read_some(
         buffer_.prepare(first_read_bytes),
         beast::bind_front_handler(&http_session::on_first_bytes, derived().shared_from_this()));
+    // Registered after the gateway's stop took the idle list: stop this one the same way.
+    if (st_->stopping.load())
+      shed(idle_, true);
   }
 
-  void shed(uint64_t n) {
+  // Closes an idle connection: at once to make room for a new one, in order when stopping
+  // (the cancelled read ends in do_eof) unless a request has arrived, which is then answered.
+  void shed(uint64_t n, bool stopping) {
     if (idle_ != n)
       return; // no longer idle since it was picked
+    if (stopping && more_received())
+      return; // the pending read completes with the request
+    st_->withdraw_idle(idle_);
     idle_ = 0;
-    lowest().close();
+    if (stopping)
+      lowest().cancel();
+    else
+      lowest().close();
   }
 
   void on_first_bytes(beast::error_code ec, size_t n) {
@@ -384,7 +444,7 @@ protected:
     release_body();
     auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
     st_->m.observe(r.answered_by, r.status, secs);
-    bool close = !keep_alive_ || st_->stopping.load();
+    bool close = !keep_alive_ || (st_->stopping.load() && !more_received());
     res_ = std::make_shared<response>(to_response(std::move(r), version_, !close, head_));
     beast::get_lowest_layer(derived().stream()).expires_after(st_->opts.idle_timeout);
     http::async_write(

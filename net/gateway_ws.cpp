@@ -32,8 +32,16 @@ public:
     ws_.async_accept(req_, [self](beast::error_code ec) {
       if (ec)
         return;
+      std::weak_ptr<ws_session> weak = self;
+      self->registered_ = self->st_->register_ws([weak] {
+        if (auto s = weak.lock())
+          asio::post(s->ws_.get_executor(),
+                     [s] { s->close_now(websocket::close_code::going_away); });
+      });
       self->handler_->on_open(std::make_shared<channel>(self));
       self->read();
+      if (self->st_->stopping.load()) // accepted after the stop took the list
+        self->close_now(websocket::close_code::going_away);
     });
   }
 
@@ -88,12 +96,11 @@ private:
     });
   }
 
-  void close_now() {
+  void close_now(websocket::close_code code = websocket::close_code::normal) {
     if (closed_)
       return;
     closed_ = true;
-    ws_.async_close(websocket::close_code::normal,
-                    [self = this->shared_from_this()](beast::error_code) { self->finish(); });
+    ws_.async_close(code, [self = this->shared_from_this()](beast::error_code) { self->finish(); });
   }
 
   void finish() {
@@ -101,6 +108,8 @@ private:
       return;
     finished_ = true;
     closed_ = true;
+    if (registered_ != 0)
+      st_->withdraw_ws(registered_);
     handler_->on_close();
   }
 
@@ -113,6 +122,8 @@ private:
   std::deque<std::string> out_;
   bool closed_ = false;
   bool finished_ = false;
+  /// The number of its registration for the gateway's stop (server_state::register_ws), or 0.
+  uint64_t registered_ = 0;
 };
 
 } // namespace

@@ -165,7 +165,11 @@ int main(int argc, char** argv) {
             << ": finishing requests in flight" << std::endl;
   // Stop taking requests and answer those in flight; then leave the cluster; then commit every
   // acknowledged write and close the store.
-  (*gw)->stop(std::chrono::milliseconds{10000});
+  auto cut = (*gw)->stop(std::chrono::milliseconds{10000});
+  if (cut.http_connections_cut + cut.websockets_cut > 0)
+    std::cerr << "debros-node: after 10 s, cut " << cut.http_connections_cut
+              << " HTTP connection(s) (" << cut.requests_cut << " request(s) unanswered) and "
+              << cut.websockets_cut << " WebSocket(s)" << std::endl;
   (*cl)->stop();
   (*rt)->stop();
   std::cerr << "debros-node: stopped" << std::endl;

@@ -104,6 +104,45 @@ TEST_CASE("SIGTERM stops the node with exit 0 and acknowledged data survives a r
   }
 }
 
+TEST_CASE("on SIGTERM every request already received on a kept-alive connection is answered",
+          "[net][e2e][robustness]") {
+  e2e_fixture f;
+  REQUIRE(f.admin.request("PUT", "/v1/kv/ns/k", "v")->status == 201);
+  auto get = "GET /v1/kv/ns/k HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+             f.node.admin_token() + "\r\n\r\n";
+  std::vector<std::unique_ptr<raw_socket>> conns;
+  for (int i = 0; i < 32; ++i) {
+    conns.push_back(std::make_unique<raw_socket>(f.node.http()));
+    conns.back()->send_all(get);
+    std::string first;
+    REQUIRE(conns.back()->read_until(first, "\r\n\r\nv"));
+  }
+  // Each connection is idle and kept alive; its next request is on the wire before the signal,
+  // whole on even connections, all but its last two bytes on odd ones (they follow the signal).
+  for (size_t i = 0; i < conns.size(); ++i)
+    conns[i]->send_all(i % 2 == 0 ? get : get.substr(0, get.size() - 2));
+  std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  REQUIRE(kill(f.node.pid(), SIGTERM) == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds{200});
+  for (size_t i = 1; i < conns.size(); i += 2)
+    conns[i]->send_all("\r\n");
+  int answered = 0;
+  for (auto& c : conns) {
+    std::string reply;
+    auto end = c->read_to_end(reply);
+    INFO("reply: " << reply.substr(0, 120));
+    CHECK(end == raw_socket::ending::end_of_stream);
+    if (reply.rfind("HTTP/1.1 200", 0) == 0 && reply.size() >= 1 &&
+        reply.compare(reply.size() - 1, 1, "v") == 0)
+      ++answered;
+    c.reset();
+  }
+  CHECK(answered == 32);
+  int status = f.node.stop(SIGTERM);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+}
+
 TEST_CASE("bad node options are refused with a message", "[net][e2e][robustness]") {
   temp_dir dir;
   CHECK_THROWS(node_process{dir.sub("d1"), {"--seeds", "nonsense"}});

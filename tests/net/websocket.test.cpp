@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <mutex>
+#include <thread>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -163,4 +164,29 @@ TEST_CASE("with authentication on, a WebSocket upgrade needs a valid token", "[n
     CHECK(upgrade_status(stream, where.host, "/v1/test/echo?refuse=1", "Bearer " + token) == 403);
     CHECK(f.who_opened() == "alice");
   }
+}
+
+TEST_CASE("stopping the gateway closes each WebSocket with 1001 going away", "[net][websocket]") {
+  ws_fixture f;
+  asio::io_context ioc;
+  asio::ip::tcp::resolver resolver{ioc};
+  beast::websocket::stream<beast::tcp_stream> ws{ioc};
+  auto where = f.gw->local();
+  beast::get_lowest_layer(ws).connect(resolver.resolve(where.host, std::to_string(where.port)));
+  ws.handshake(where.host, "/v1/test/echo");
+  beast::flat_buffer buf;
+  ws.read(buf);
+  REQUIRE(beast::buffers_to_string(buf.data()) == "welcome");
+  net::gateway::stop_report report;
+  std::thread stopper{[&] { report = f.gw->stop(std::chrono::seconds{10}); }};
+  beast::error_code ec;
+  buf.clear();
+  beast::get_lowest_layer(ws).expires_after(std::chrono::seconds{5});
+  ws.read(buf, ec); // answers the close frame, then ends
+  stopper.join();
+  CHECK(ec == beast::websocket::error::closed);
+  CHECK(ws.reason().code == beast::websocket::close_code::going_away);
+  CHECK(f.closes == 1);
+  CHECK(report.websockets_cut == 0);
+  CHECK(report.http_connections_cut == 0);
 }

@@ -114,6 +114,23 @@ public:
     }
   }
 
+  /// How a stream ended (read_to_end).
+  enum class ending { end_of_stream, reset, silence };
+
+  /// Appends what arrives to `out` until the server closes in order (FIN), resets the
+  /// connection, or 5 s pass without data; says which.
+  ending read_to_end(std::string& out) {
+    char buf[65536];
+    for (;;) {
+      auto n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n == 0)
+        return ending::end_of_stream;
+      if (n < 0)
+        return errno == ECONNRESET ? ending::reset : ending::silence;
+      out.append(buf, static_cast<size_t>(n));
+    }
+  }
+
   /// Whether the server has closed its side (or reset) by now, without waiting. Data that
   /// arrived first is left unread.
   bool closed_by_peer() {

@@ -68,7 +68,11 @@ caf::expected<query_result> merge(gather& g) {
   std::vector<query_hit*> hits;
   for (auto& r : g.results) {
     out.stats.examined += r.stats.examined;
-    out.stats.indexed_partitions += r.stats.used_index ? 1 : 0;
+    out.stats.indexed_partitions += uses_index(r.stats.plan) ? 1 : 0;
+    auto plan = static_cast<size_t>(r.stats.plan);
+    if (plan >= out.stats.plans.size()) // a newer node's plan: counted as none
+      plan = 0;
+    ++out.stats.plans[plan];
     out.total += r.total;
     for (auto& h : r.hits)
       hits.push_back(&h);

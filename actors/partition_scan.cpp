@@ -55,7 +55,7 @@ public:
     return true;
   }
 
-  partition_result finish(bool used_index) {
+  partition_result finish(plan_kind plan) {
     partition_result out;
     auto less = [&](const query_hit& a, const query_hit& b) {
       return compare_sort_tuples(a.tuple, b.tuple, q_.order_by) < 0;
@@ -67,7 +67,7 @@ public:
     out.total = total_;
     out.agg = agg_;
     out.stats.examined = examined_;
-    out.stats.used_index = used_index;
+    out.stats.plan = plan;
     return out;
   }
 
@@ -413,6 +413,11 @@ private:
 
   // -- scans --
 
+  // The plan of an index walk: `local` in a shard, `global` in a global index partition.
+  plan_kind on_index(plan_kind local, plan_kind global) const {
+    return layout_.global_index ? global : local;
+  }
+
   caf::expected<std::string_view> fetch(std::string_view id) {
     auto key = layout_.docs_prefix;
     key.append(id);
@@ -507,7 +512,8 @@ private:
     auto tk = keys_.size() == 1 ? token::order : token::created;
     if (auto err = walk_index(eq.path, r, reverse, tk, col))
       return err;
-    return col.finish(true);
+    return col.finish(
+        on_index(plan_kind::stream_eq_by_created, plan_kind::gindex_stream_eq_by_created));
   }
 
   caf::expected<partition_result> stream_index(const std::string& field, key_range r,
@@ -521,7 +527,7 @@ private:
       seek_to(r, value_prefix(field, pq_.after[0]), reverse);
     if (auto err = walk_index(field, r, reverse, token::value, col))
       return err;
-    return col.finish(true);
+    return col.finish(on_index(plan_kind::stream_index, plan_kind::gindex_stream_index));
   }
 
   caf::expected<partition_result> heap_index(const std::string& field,
@@ -530,7 +536,7 @@ private:
     for (auto& r : ranges)
       if (auto err = walk_index(field, r, false, token::value, col))
         return err;
-    return col.finish(true);
+    return col.finish(on_index(plan_kind::heap_index, plan_kind::gindex_heap_index));
   }
 
   // The documents of the ids `c` names, each read once.
@@ -558,7 +564,7 @@ private:
         return body.error();
       col.offer(*body, id);
     }
-    return col.finish(true);
+    return col.finish(plan_kind::point_lookup);
   }
 
   caf::error walk_docs(key_range r, bool reverse, collector& col) {
@@ -580,7 +586,7 @@ private:
       seek_to(r, layout_.docs_prefix + pq_.after[0].as_string(), reverse);
     if (auto err = walk_docs(r, reverse, col))
       return err;
-    return col.finish(false);
+    return col.finish(plan_kind::stream_docs);
   }
 
   caf::expected<partition_result> heap_docs() {
@@ -591,7 +597,7 @@ private:
                                false, col);
     if (err)
       return err;
-    return col.finish(false);
+    return col.finish(layout_.docs_by_user ? plan_kind::scan_users : plan_kind::heap_docs);
   }
 
   // A scan of every user's database (docs_prefix covers the model): the documents of the users

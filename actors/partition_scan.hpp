@@ -2,7 +2,8 @@
 // user's database) answers its part of a query, from LMDB, inside one read snapshot. Used by the
 // partition actors and the coordinator's scanners; no actor code here.
 //
-// Access paths, chosen from the top-level (ANDed) conditions and the first sort key:
+// Access paths, chosen from the top-level (ANDed) conditions and the first sort key (each is a
+// plan_kind of messages/plan.hpp, reported in the result's stats):
 // - streaming scans, whose order equals the first sort key, stop once they hold k hits and the
 //   next candidate's first sort key differs from the k-th's (so ties are resolved exactly):
 //     equality on an indexed field, ordered by createdAt   -> reverse/forward prefix scan,

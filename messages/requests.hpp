@@ -10,6 +10,7 @@
 #include "caf/meta/type_name.hpp"
 
 #include "messages/msgpack_codec.hpp"
+#include "messages/plan.hpp"
 #include "messages/query.hpp"
 #include "messages/value.hpp"
 
@@ -78,10 +79,10 @@ struct partition_query {
   bool count_total = false;
 };
 
-/// How a partition answered: used an index or scanned, and how many documents it examined.
+/// How a partition answered: the access path it chose and how many documents it examined.
 struct partition_stats {
   uint64_t examined = 0;
-  bool used_index = false;
+  plan_kind plan = plan_kind::none;
 };
 
 struct partition_result {
@@ -97,7 +98,7 @@ struct query_stats {
   uint32_t partitions = 0;
   /// Documents examined across partitions.
   uint64_t examined = 0;
-  /// Partitions that answered from an index.
+  /// Partitions that answered from an index (or by id): those whose plan uses_index.
   uint32_t indexed_partitions = 0;
   /// A query on a user-scoped model that no userIn and no global index narrowed: every user's
   /// database was visited.
@@ -106,6 +107,10 @@ struct query_stats {
   uint32_t relation_queries = 0;
   /// The result came from the query-result cache.
   bool cached = false;
+  /// How many partitions answered by each access path, indexed by plan_kind's value
+  /// (plan_kind_count entries; all zero when no partition was asked). A cached result reports
+  /// the plans of the query that filled the cache.
+  std::vector<uint32_t> plans = std::vector<uint32_t>(plan_kind_count, 0);
 };
 
 /// The answer to a query: the page of documents (or the aggregate), the total when asked, and
@@ -171,7 +176,7 @@ typename Inspector::result_type inspect(Inspector& f, partition_query& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, partition_stats& x) {
-  return f(caf::meta::type_name("debros::partition_stats"), x.examined, x.used_index);
+  return f(caf::meta::type_name("debros::partition_stats"), x.examined, x.plan);
 }
 
 template <class Inspector>
@@ -182,7 +187,7 @@ typename Inspector::result_type inspect(Inspector& f, partition_result& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, query_stats& x) {
   return f(caf::meta::type_name("debros::query_stats"), x.partitions, x.examined,
-           x.indexed_partitions, x.all_users, x.relation_queries, x.cached);
+           x.indexed_partitions, x.all_users, x.relation_queries, x.cached, x.plans);
 }
 
 template <class Inspector>

@@ -331,3 +331,88 @@ TEST_CASE("equality on the shard key asks one shard", "[actors][query]") {
     CHECK(*cities.count() == 6);
   }
 }
+
+namespace {
+
+// The one access path every partition of `r` answered by; none when they differ or no partition
+// was asked.
+std::string plan_of(const query_result& r) {
+  plan_kind only = plan_kind::none;
+  for (size_t k = 0; k < r.stats.plans.size(); ++k) {
+    if (r.stats.plans[k] == 0)
+      continue;
+    if (only != plan_kind::none || r.stats.plans[k] != r.stats.partitions)
+      return "mixed";
+    only = static_cast<plan_kind>(k);
+  }
+  return std::string{to_string(only)};
+}
+
+} // namespace
+
+TEST_CASE("each planning rule answers by the access path it names", "[actors][query][plan]") {
+  items_fixture f;
+  // docs/models-and-queries.md 4.4, "Access path in a partition", step by step (Item indexes n,
+  // group and createdAt).
+  auto plan = [&](const std::string& json) {
+    auto r = f.run(json);
+    INFO(json);
+    REQUIRE(r);
+    return plan_of(*r);
+  };
+  auto any = f.run(R"({"limit": 1})");
+  REQUIRE(any);
+  auto id = any->docs[0].find("id")->as_string();
+  CHECK(plan(R"({"where": [["id", "=", ")" + id + R"("]]})") == "point_lookup");
+  CHECK(plan(R"({"where": [["id", "in", [")" + id + R"(", "x"]], ["n", "=", 1]]})") ==
+        "point_lookup");
+  CHECK(plan(R"({"where": [["group", "=", "g1"]], "orderBy": [["createdAt", "desc"]]})") ==
+        "stream_eq_by_created");
+  CHECK(plan(R"({"where": [["n", ">", 10]], "orderBy": [["n", "asc"]]})") == "stream_index");
+  CHECK(plan(R"({"orderBy": [["n", "desc"]]})") == "stream_index");
+  CHECK(plan(R"({"orderBy": [["createdAt", "asc"]]})") == "stream_index");
+  CHECK(plan(R"({"where": [["group", "=", "g1"]], "orderBy": [["n", "asc"]]})") == "heap_index");
+  CHECK(plan(R"({"where": [["group", "=", "g1"]]})") == "heap_index");
+  CHECK(plan(R"({"where": [["n", "in", [1, 2]]]})") == "heap_index");
+  CHECK(plan(R"({"where": [["n", "in", [1, 2]]], "orderBy": [["n", "asc"]]})") == "heap_index");
+  CHECK(plan(R"({"where": [["n", ">", 10]]})") == "stream_docs");
+  CHECK(plan(R"({"orderBy": [["id", "desc"]]})") == "stream_docs");
+  CHECK(plan(R"({"where": [["n", ">", 10]], "orderBy": [["name", "asc"]]})") == "heap_index");
+  CHECK(plan(R"({"orderBy": [["name", "asc"]]})") == "heap_docs");
+  CHECK(plan(R"({"where": [["tags", "contains", "odd"]], "orderBy": [["name", "desc"]]})") ==
+        "heap_docs");
+  SECTION("user databases, global index partitions and scans of every user's database") {
+    f.define("Note", R"({"scope": "user", "fields": {
+      "a": {"type": "number", "index": "global"}, "c": {"type": "number"}}})");
+    auto notes = f.rt->model("Note");
+    std::string note_id;
+    for (int i = 0; i < 6; ++i) {
+      auto d = notes.create(
+          value{object{{"userId", i % 2 == 0 ? "alice" : "bob"}, {"a", i % 3}, {"c", i}}});
+      REQUIRE(d);
+      note_id = d->find("id")->as_string();
+    }
+    auto note_plan = [](query_builder b) {
+      INFO(to_json(to_value(b.get())));
+      auto r = b.exec();
+      REQUIRE(r);
+      return plan_of(*r);
+    };
+    CHECK(note_plan(notes.query().where("id", query_op::eq, value{note_id})) == "point_lookup");
+    CHECK(note_plan(notes.query().user_in({"alice"})) == "stream_docs");
+    CHECK(note_plan(notes.query().user_in({"alice", "bob"}).order_by("createdAt")) == "heap_docs");
+    // A user's database keeps no index: `a` is answered from its documents.
+    CHECK(note_plan(notes.query().user_in({"bob"}).where("a", query_op::eq, value{1})) ==
+          "stream_docs");
+    CHECK(note_plan(notes.query().where("c", query_op::gt, value{1})) == "scan_users");
+    CHECK(note_plan(notes.query().where("a", query_op::eq, value{1})) == "gindex_heap_index");
+    CHECK(note_plan(notes.query().where("a", query_op::in, value{array{0, 2}})) ==
+          "gindex_heap_index");
+    CHECK(note_plan(notes.query().where("a", query_op::gt, value{0})) == "gindex_heap_index");
+    CHECK(note_plan(notes.query().where("a", query_op::eq, value{1}).order_by("createdAt", true)) ==
+          "gindex_stream_eq_by_created");
+    CHECK(note_plan(notes.query().where("a", query_op::gt, value{0}).order_by("a")) ==
+          "gindex_stream_index");
+    CHECK(note_plan(notes.query().order_by("a", true)) == "gindex_stream_index");
+  }
+}

@@ -2,10 +2,14 @@
 // what a direct evaluation of the query over every document gives (messages/query_eval.cpp),
 // whichever access path answers them: shard scans and indexes, user databases, global index
 // partitions (of a global model's `c` and a user-scoped model's `a` and `b`), scans of every
-// user's database; pages, cursors, totals and aggregates.
+// user's database; pages, cursors, totals and aggregates. Each partition reports the access path
+// it chose (plan_kind, in query_stats::plans); every path the model can reach must answer a
+// minimum number of the queries, and no other path any, so a planner change that stops using a
+// path (and with it, this comparison of it) fails here.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <iostream>
 #include <random>
 
 #include "tests/support/runtime_fixture.hpp"
@@ -33,6 +37,11 @@ constexpr std::string_view user_model = R"({
     "c": {"type": "number"}
   }
 })";
+
+// Random queries per test, and how many of them each access path the model can reach must
+// answer (so every path is compared with the direct evaluation, not only the common ones).
+constexpr int rounds = 400;
+constexpr uint32_t min_queries_per_plan = 20;
 
 const std::vector<std::string> users{"u0", "u1", "u2", "u3", "u4", "u5", "u6"};
 
@@ -70,6 +79,14 @@ query_expr cond(std::string path, query_op op, value operand = {}) {
   return c;
 }
 
+// A value for a condition on `path` (a, b or c), never null.
+value random_operand(std::mt19937_64& rng, const std::string& path) {
+  if (path == "b")
+    return random_b(rng);
+  auto a = random_a(rng);
+  return a.is_null() ? value{int64_t{3}} : a;
+}
+
 // `docs`: the documents written, for conditions on their ids.
 query_expr random_cond(std::mt19937_64& rng, const std::vector<value>& docs) {
   if (rng() % 8 == 0 && !docs.empty()) {
@@ -84,12 +101,7 @@ query_expr random_cond(std::mt19937_64& rng, const std::vector<value>& docs) {
   }
   static const char* paths[] = {"a", "b", "c"};
   std::string path = paths[rng() % 3];
-  auto v = [&] {
-    if (path == "b")
-      return random_b(rng);
-    auto a = random_a(rng);
-    return a.is_null() ? value{int64_t{3}} : a;
-  };
+  auto v = [&] { return random_operand(rng, path); };
   switch (rng() % 9) {
   case 0:
   case 1:
@@ -126,10 +138,15 @@ query_expr random_cond(std::mt19937_64& rng, const std::vector<value>& docs) {
 }
 
 std::vector<sort_key> random_order(std::mt19937_64& rng) {
-  switch (rng() % 8) {
+  switch (rng() % 11) {
   case 0:
   case 1:
     return {};
+  case 9:
+    // createdAt with a second key: entries of one createdAt tie in the streaming scans.
+    return {{"createdAt", rng() % 2 == 0}, {"b", true}};
+  case 10:
+    return {{"updatedAt", true}, {"a", false}};
   case 2:
     return {{"a", rng() % 2 == 0}};
   case 3:
@@ -140,6 +157,9 @@ std::vector<sort_key> random_order(std::mt19937_64& rng) {
     return {{"b", false}, {"a", true}};
   case 6:
     return {{"c", rng() % 2 == 0}};
+  case 7:
+    // A field no index orders (heaps over a shard's documents or an index's candidates).
+    return {{"updatedAt", rng() % 2 == 0}};
   default:
     return {{"createdAt", false}};
   }
@@ -176,8 +196,55 @@ std::string describe(const query& q) {
   return to_json(to_value(q));
 }
 
-void check_random_queries(runtime_fixture& f, const std::string& model, bool user_scoped,
-                          uint64_t seed) {
+// How many of the random queries each access path answered (a query counts once for each plan
+// any of its partitions chose).
+struct plan_tally {
+  std::vector<uint32_t> queries = std::vector<uint32_t>(plan_kind_count, 0);
+  uint32_t no_partition = 0; // queries that asked no partition (ids without a document)
+
+  void add(const query_stats& stats) {
+    REQUIRE(stats.plans.size() == plan_kind_count);
+    // A partition always reports the plan it chose.
+    CHECK(stats.plans[static_cast<size_t>(plan_kind::none)] == 0);
+    uint32_t answered = 0;
+    uint32_t by_key = 0;
+    for (size_t k = 0; k < plan_kind_count; ++k) {
+      answered += stats.plans[k];
+      by_key += uses_index(static_cast<plan_kind>(k)) ? stats.plans[k] : 0;
+      queries[k] += stats.plans[k] > 0 ? 1 : 0;
+    }
+    CHECK(answered == stats.partitions);
+    CHECK(by_key == stats.indexed_partitions);
+    no_partition += stats.partitions == 0 ? 1 : 0;
+  }
+
+  std::string describe() const {
+    std::string out;
+    for (size_t k = 0; k < plan_kind_count; ++k)
+      if (queries[k] > 0)
+        out += std::string{to_string(static_cast<plan_kind>(k))} + " " +
+               std::to_string(queries[k]) + ", ";
+    return out + "no partition " + std::to_string(no_partition);
+  }
+};
+
+// Every plan in `reachable` answered at least `min_queries` queries; no other plan answered any.
+void require_coverage(const plan_tally& tally, const std::vector<plan_kind>& reachable,
+                      uint32_t min_queries) {
+  INFO("queries per plan: " << tally.describe());
+  for (size_t k = 0; k < plan_kind_count; ++k) {
+    auto kind = static_cast<plan_kind>(k);
+    bool wanted = std::find(reachable.begin(), reachable.end(), kind) != reachable.end();
+    INFO("plan " << to_string(kind));
+    if (wanted)
+      CHECK(tally.queries[k] >= min_queries);
+    else
+      CHECK(tally.queries[k] == 0);
+  }
+}
+
+plan_tally check_random_queries(runtime_fixture& f, const std::string& model, bool user_scoped,
+                                uint64_t seed) {
   std::mt19937_64 rng{seed};
   auto handle = f.rt->model(model);
   std::vector<value> docs;
@@ -213,10 +280,18 @@ void check_random_queries(runtime_fixture& f, const std::string& model, bool use
     docs.erase(docs.begin() + static_cast<std::ptrdiff_t>(at));
   }
 
-  for (int round = 0; round < 300; ++round) {
+  plan_tally tally;
+  for (int round = 0; round < rounds; ++round) {
     auto b = handle.query();
+    auto order = random_order(rng);
+    // Two thirds of the queries ordered by createdAt start with an `=`, which streams that value's
+    // index prefix in createdAt order (rare otherwise).
+    if (!order.empty() && order[0].path == "createdAt" && rng() % 3 != 0) {
+      static const char* paths[] = {"a", "b", "c"};
+      std::string path = paths[rng() % 3];
+      b.where(path, query_op::eq, random_operand(rng, path));
+    }
     auto nconds = rng() % 3;
-    std::vector<query_expr> conds;
     for (size_t i = 0; i < nconds; ++i) {
       auto c = random_cond(rng, docs);
       if (c.type == query_expr::kind::any)
@@ -224,9 +299,9 @@ void check_random_queries(runtime_fixture& f, const std::string& model, bool use
       else
         b.where(c.path, c.op, c.operand);
     }
-    for (auto& k : random_order(rng))
+    for (auto& k : order)
       b.order_by(k.path, k.descending);
-    if (user_scoped && rng() % 4 == 0)
+    if (user_scoped && rng() % 3 == 0)
       b.user_in({users[rng() % users.size()], users[rng() % users.size()], "nobody"});
     auto limit = static_cast<int64_t>(1 + rng() % 25);
     auto offset = static_cast<int64_t>(rng() % 3 == 0 ? rng() % 6 : 0);
@@ -237,6 +312,7 @@ void check_random_queries(runtime_fixture& f, const std::string& model, bool use
     // One page with offset.
     auto page = b.exec();
     REQUIRE(page);
+    tally.add(page->stats);
     auto first = std::min<size_t>(expected.size(), static_cast<size_t>(offset));
     auto last = std::min<size_t>(expected.size(), first + static_cast<size_t>(limit));
     std::vector<value> want(expected.begin() + static_cast<std::ptrdiff_t>(first),
@@ -287,6 +363,8 @@ void check_random_queries(runtime_fixture& f, const std::string& model, bool use
       want_sum += d.find("c")->as_int();
     CHECK(sum->as_int() == want_sum);
   }
+  std::cout << model << ": queries per plan: " << tally.describe() << "\n";
+  return tally;
 }
 
 } // namespace
@@ -295,7 +373,15 @@ TEST_CASE("random queries on a sharded global model agree with direct evaluation
           "[actors][query][model]") {
   runtime_fixture f;
   f.define("G", global_model);
-  check_random_queries(f, "G", false, 20261121);
+  auto tally = check_random_queries(f, "G", false, 20261121);
+  // Shards plan over their local indexes of a, b and createdAt; conditions on c (and orders by
+  // it) go to c's global index partitions. No scan of user databases.
+  require_coverage(tally,
+                   {plan_kind::point_lookup, plan_kind::stream_docs, plan_kind::heap_docs,
+                    plan_kind::stream_index, plan_kind::stream_eq_by_created, plan_kind::heap_index,
+                    plan_kind::gindex_stream_index, plan_kind::gindex_stream_eq_by_created,
+                    plan_kind::gindex_heap_index},
+                   min_queries_per_plan);
 }
 
 TEST_CASE("random queries on a user-scoped model with global indexes agree with direct "
@@ -303,5 +389,12 @@ TEST_CASE("random queries on a user-scoped model with global indexes agree with 
           "[actors][query][model][users]") {
   runtime_fixture f;
   f.define("U", user_model);
-  check_random_queries(f, "U", true, 20261122);
+  auto tally = check_random_queries(f, "U", true, 20261122);
+  // A user's database has no local index: by id, or its documents streamed or heaped. The rest
+  // goes to the global index partitions of a and b, or scans every user's database.
+  require_coverage(tally,
+                   {plan_kind::point_lookup, plan_kind::stream_docs, plan_kind::heap_docs,
+                    plan_kind::scan_users, plan_kind::gindex_stream_index,
+                    plan_kind::gindex_stream_eq_by_created, plan_kind::gindex_heap_index},
+                   min_queries_per_plan);
 }

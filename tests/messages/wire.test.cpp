@@ -10,6 +10,7 @@
 
 #include "messages/errc.hpp"
 #include "messages/init.hpp"
+#include "messages/plan.hpp"
 #include "messages/type_ids.hpp"
 
 using namespace debros;
@@ -99,9 +100,15 @@ TEST_CASE("every wire type is registered and survives serialization", "[messages
   partition_result pr;
   pr.hits.push_back(query_hit{{value{1}, value{"id"}}, to_msgpack(doc)});
   pr.total = 3;
+  pr.stats.plan = plan_kind::gindex_heap_index;
   auto pr2 = f.round_trip(pr);
   CHECK(pr2.hits.size() == 1);
   CHECK(pr2.hits[0].body == pr.hits[0].body);
+  CHECK(pr2.stats.plan == plan_kind::gindex_heap_index);
+  query_result qr;
+  qr.stats.plans[static_cast<size_t>(plan_kind::stream_docs)] = 4;
+  auto qr2 = f.round_trip(qr);
+  CHECK(qr2.stats.plans == qr.stats.plans);
   CHECK(f.round_trip(node_info{"n1", "h:1", "c:2"}).cluster == "c:2");
   CHECK(f.round_trip(doc_update{"M", "id", value{object{{"x", 1}}}, true, {}}).replace);
   // The user a write is made for crosses the wire with it (the owning actor checks it).
@@ -146,6 +153,34 @@ TEST_CASE("the actor system renders Debros errors by code name and message", "[m
 
 // Type ids go on the wire: nodes of two builds agree on a message only if every Debros type has
 // the same id in both. Checked by position, so inserting a type anywhere but the end fails here.
+// If a number changes, nodes of two versions misreport each other's plans.
+TEST_CASE("plan kinds keep their numbers and names", "[messages][wire][golden]") {
+  std::vector<std::pair<plan_kind, std::string_view>> expected{
+      {plan_kind::none, "none"},
+      {plan_kind::point_lookup, "point_lookup"},
+      {plan_kind::stream_docs, "stream_docs"},
+      {plan_kind::heap_docs, "heap_docs"},
+      {plan_kind::scan_users, "scan_users"},
+      {plan_kind::stream_index, "stream_index"},
+      {plan_kind::stream_eq_by_created, "stream_eq_by_created"},
+      {plan_kind::heap_index, "heap_index"},
+      {plan_kind::gindex_stream_index, "gindex_stream_index"},
+      {plan_kind::gindex_stream_eq_by_created, "gindex_stream_eq_by_created"},
+      {plan_kind::gindex_heap_index, "gindex_heap_index"},
+  };
+  REQUIRE(expected.size() == plan_kind_count);
+  for (size_t i = 0; i < expected.size(); ++i) {
+    CHECK(static_cast<size_t>(expected[i].first) == i);
+    CHECK(to_string(expected[i].first) == expected[i].second);
+  }
+  CHECK(to_string(static_cast<plan_kind>(plan_kind_count)) == "unknown");
+  CHECK_FALSE(uses_index(plan_kind::stream_docs));
+  CHECK_FALSE(uses_index(plan_kind::heap_docs));
+  CHECK_FALSE(uses_index(plan_kind::scan_users));
+  CHECK(uses_index(plan_kind::point_lookup));
+  CHECK(uses_index(plan_kind::gindex_stream_index));
+}
+
 TEST_CASE("Debros type ids keep their positions", "[messages][wire][golden]") {
   constexpr auto first = caf::first_custom_type_id;
   CHECK(caf::type_id<debros::value>::value == first + 0);

@@ -7,7 +7,6 @@
 // acknowledged writes are lost, which shows that the simulation bites.
 #include <catch2/catch.hpp>
 
-#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <random>
@@ -22,14 +21,8 @@ namespace power_loss = debros::test::power_loss;
 
 namespace {
 
-// The crash writer's environment additions: the shim, and (under `make sanitize`) permission
-// for it to be loaded before the sanitizer runtime.
 std::vector<std::string> shim_environment() {
-  std::string asan = "ASAN_OPTIONS=";
-  if (const char* inherited = std::getenv("ASAN_OPTIONS"); inherited && *inherited)
-    asan += std::string{inherited} + ":";
-  asan += "verify_asan_link_order=0";
-  return {std::string{"LD_PRELOAD="} + DEBROS_POWER_LOSS_SHIM, asan};
+  return power_loss::preload_environment(DEBROS_POWER_LOSS_SHIM);
 }
 
 std::string data_file(const std::string& dir) {
@@ -160,6 +153,14 @@ TEST_CASE("the power-loss shim undoes exactly the writes that were not synced",
     power_loss::roll_back_unsynced(file);
     CHECK(contents_of(file) == "0123456789");
   }
+  SECTION("with syncs ignored, an fsync'd or O_DSYNC write is undone") {
+    run_under_shim("printf AB | " + dd + ",fsync && printf CD | " + dd + " oflag=dsync bs=1 seek=4",
+                   {std::string{power_loss::sync_variable} + "=ignore"});
+    CHECK(contents_of(file) == "AB23CD6789");
+    auto summary = power_loss::roll_back_unsynced(file);
+    CHECK(summary.redone == 0);
+    CHECK(contents_of(file) == "0123456789");
+  }
   SECTION("a file whose name is not tracked is left alone") {
     run_under_shim("printf AB | " + dd, {std::string{power_loss::files_variable} + "=other.mdb"});
     auto summary = power_loss::roll_back_unsynced(file);
@@ -185,8 +186,17 @@ TEST_CASE("without fsync, a simulated power loss loses acknowledged writes (nega
     require_acknowledged_present(*env, acked, threads);
     clear_table(*env);
   }
-  // Then the same writer with MDB_NOSYNC (durability::process).
-  auto acked = write_and_kill(dir.path(), threads, 1000, "process", shim_environment());
+  std::string mode;
+  auto shim_env = shim_environment();
+  SECTION("MDB_NOSYNC (durability::process)") {
+    mode = "process";
+  }
+  SECTION("durability::full on a disk that ignores every sync") {
+    mode = "full";
+    shim_env.push_back(std::string{power_loss::sync_variable} + "=ignore");
+  }
+  INFO("mode " << mode);
+  auto acked = write_and_kill(dir.path(), threads, 1000, mode, shim_env);
   REQUIRE(total_of(acked) >= 1000);
   // SIGKILL alone loses nothing: the page cache keeps every write. This is why the SIGKILL
   // tests cannot see a missing fsync. (Opening the store to look must not write to it, or the
@@ -201,7 +211,7 @@ TEST_CASE("without fsync, a simulated power loss loses acknowledged writes (nega
   // falls back to the last synced state (the cleared table).
   auto summary = power_loss::roll_back_unsynced(data_file(dir.path()));
   REQUIRE(summary.journal_found);
-  CHECK(summary.redone == 0); // without sync LMDB writes no meta page through its O_DSYNC fd
+  CHECK(summary.redone == 0); // no write was durable on its own
   auto env = open_store(dir.path());
   require_store_consistent(*env);
   auto c = check_store(*env, acked, threads);
@@ -212,7 +222,7 @@ TEST_CASE("without fsync, a simulated power loss loses acknowledged writes (nega
   CHECK(c.lost == c.acked);
   CHECK(c.half == 0);
   CHECK(c.keys == 0);
-  WARN("negative control: " << c.lost << " of " << c.acked
+  WARN("negative control (" << mode << "): " << c.lost << " of " << c.acked
                             << " acknowledged requests lost after the power cut");
 }
 

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <stdexcept>
@@ -45,6 +46,16 @@ struct rollback_summary {
   size_t bytes_undone = 0;
   bool torn_tail = false; // the last record was cut short by the kill (and ignored)
 };
+
+/// The environment entries that run a child under the shim at `shim_path`: LD_PRELOAD, and
+/// (for `make sanitize`) leave for the shim to be loaded before the sanitizer runtime.
+inline std::vector<std::string> preload_environment(const std::string& shim_path) {
+  std::string asan = "ASAN_OPTIONS=";
+  if (const char* inherited = std::getenv("ASAN_OPTIONS"); inherited && *inherited)
+    asan += std::string{inherited} + ":";
+  asan += "verify_asan_link_order=0";
+  return {"LD_PRELOAD=" + shim_path, asan};
+}
 
 namespace detail {
 

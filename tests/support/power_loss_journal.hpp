@@ -43,7 +43,11 @@ constexpr const char* journal_suffix = ".unsynced";
 /// Environment variables read by the shim. FILES: comma-separated file names (a path is tracked
 /// when it ends with "/NAME" or is NAME); unset means "data.mdb", empty means none. LOG: when
 /// "1", the shim prints to stderr the first use of each intercepted call on a tracked file.
+/// SYNC: when "ignore", the shim treats fsync, fdatasync, sync, syncfs and O_DSYNC as if they
+/// had not happened (a disk that loses what it promised to keep, or a program whose syncs were
+/// all removed): a negative control for a program that cannot be told to skip its syncs.
 constexpr const char* files_variable = "DEBROS_POWER_LOSS_FILES";
 constexpr const char* log_variable = "DEBROS_POWER_LOSS_LOG";
+constexpr const char* sync_variable = "DEBROS_POWER_LOSS_SYNC";
 
 } // namespace debros::test::power_loss

@@ -324,7 +324,26 @@ void before_truncating_open(int dirfd, const char* path, int flags) {
   errno = saved;
 }
 
+// The state of `fd`, checked against the file it names now, with the lock held. A descriptor
+// closed behind the shim's back (glibc's internal close, close_range) and reused for another
+// file is forgotten here rather than journaled as the tracked file.
+uint32_t checked_state_of(int fd) {
+  uint32_t state = state_of(fd);
+  if (state == 0)
+    return 0;
+  struct stat st;
+  auto& f = file_of(state);
+  if (fstat(fd, &st) == 0 && st.st_dev == f.dev && st.st_ino == f.ino)
+    return state;
+  set_state(fd, 0);
+  return 0;
+}
+
 int after_open(int fd, const char* path, int flags) {
+  if (fd >= 0 && state_of(fd) != 0 && !tracked_name(path)) {
+    lock_guard guard; // a stale entry (see checked_state_of)
+    set_state(fd, 0);
+  }
   if (fd < 0 || !tracked_name(path))
     return fd;
   int saved = errno;
@@ -421,7 +440,7 @@ ssize_t tracked_write(const char* name, int fd, const iovec* iov, int count, off
   if (state_of(fd) == 0)
     return call();
   lock_guard guard;
-  uint32_t state = state_of(fd); // again, under the lock: a close may have raced
+  uint32_t state = checked_state_of(fd); // again, under the lock: a close may have raced
   if (state == 0)
     return call();
   auto& f = file_of(state);
@@ -455,7 +474,7 @@ int tracked_sync(const char* name, int fd, Call call) {
   if (state_of(fd) == 0)
     return call();
   lock_guard guard;
-  uint32_t state = state_of(fd);
+  uint32_t state = checked_state_of(fd);
   int rc = call();
   if (state != 0) {
     note_call(name, file_of(state));
@@ -472,7 +491,7 @@ int tracked_truncate(int fd, off_t length, ftruncate_fn fn) {
   if (state_of(fd) == 0 || length < 0)
     return fn(fd, length);
   lock_guard guard;
-  uint32_t state = state_of(fd);
+  uint32_t state = checked_state_of(fd);
   if (state == 0)
     return fn(fd, length);
   auto& f = file_of(state);

@@ -58,22 +58,6 @@ void fit_connections_to_fd_limit(node::options& o) {
   o.max_connections = fit;
 }
 
-runtime_options runtime_options_of(const node::options& o) {
-  runtime_options ro;
-  ro.data_dir = o.data_dir;
-  ro.node_id = o.node_id;
-  ro.scheduler_threads = o.scheduler_threads;
-  ro.user_db_live_max = o.user_db_live_max;
-  ro.user_db_idle = std::chrono::milliseconds{o.user_db_idle_ms};
-  ro.query_cache.entries_max = o.query_cache_entries;
-  ro.query_cache.bytes_max = o.query_cache_bytes;
-  ro.relation_cache.entries_max = o.relation_cache_entries;
-  ro.relation_cache.bytes_max = o.relation_cache_bytes;
-  ro.relation_cache_ttl = std::chrono::milliseconds{o.relation_cache_ttl_ms};
-  ro.network = true;
-  return ro;
-}
-
 net::gateway_options gateway_options_of(const node::options& o) {
   net::gateway_options g;
   g.listen = o.http;
@@ -122,7 +106,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto signals = block_stop_signals();
-  auto ro = runtime_options_of(*opts);
+  auto ro = node::runtime_options_of(*opts);
   ro.cluster_cert = cred.certificate;
   ro.cluster_key = cred.key;
   ro.cluster_ca = cred.ca;

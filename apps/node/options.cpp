@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "actors/runtime.hpp"
 #include "messages/errc.hpp"
 
 namespace debros::node {
@@ -170,6 +171,22 @@ caf::expected<options> parse(int argc, char** argv, int& exit_code) {
     return fail(make_error(errc::invalid_argument,
                            "limits must be positive (and --max-header-bytes at least 512)"));
   return o;
+}
+
+runtime_options runtime_options_of(const options& o) {
+  runtime_options ro;
+  ro.data_dir = o.data_dir;
+  ro.node_id = o.node_id;
+  ro.scheduler_threads = o.scheduler_threads;
+  ro.user_db_live_max = o.user_db_live_max;
+  ro.user_db_idle = std::chrono::milliseconds{o.user_db_idle_ms};
+  ro.query_cache.entries_max = o.query_cache_entries;
+  ro.query_cache.bytes_max = o.query_cache_bytes;
+  ro.relation_cache.entries_max = o.relation_cache_entries;
+  ro.relation_cache.bytes_max = o.relation_cache_bytes;
+  ro.relation_cache_ttl = std::chrono::milliseconds{o.relation_cache_ttl_ms};
+  ro.network = true;
+  return ro;
 }
 
 } // namespace debros::node

@@ -10,6 +10,10 @@
 
 #include "net/endpoint.hpp"
 
+namespace debros {
+struct runtime_options;
+} // namespace debros
+
 namespace debros::node {
 
 struct options {
@@ -55,5 +59,10 @@ struct options {
 /// Parses the command line (and the --config file it names). Returns the options, or the exit
 /// code to leave with (0 after --help, 1 or 2 after an error already printed to stderr).
 caf::expected<options> parse(int argc, char** argv, int& exit_code);
+
+/// The runtime the node starts for `o` (data directory, caches, threads; the cluster
+/// credential is added by the caller). Durability is the runtime's default, full: debros-node
+/// has no option to weaken it (tests/net/node_defaults.test.cpp checks both).
+runtime_options runtime_options_of(const options& o);
 
 } // namespace debros::node

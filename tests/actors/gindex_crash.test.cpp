@@ -4,6 +4,7 @@
 #include <set>
 
 #include "tests/support/child_process.hpp"
+#include "tests/support/power_loss.hpp"
 #include "tests/support/runtime_fixture.hpp"
 
 using namespace debros;
@@ -18,7 +19,9 @@ std::set<std::string> ids_of(const query_result& r) {
   return out;
 }
 
-void kill_rounds(int rounds, uint32_t seed) {
+// With `power_cut`, the writer runs under the power-loss shim and each kill is followed by a
+// simulated power loss (tests/support/power_loss.hpp): the store keeps only what was synced.
+void kill_rounds(int rounds, uint32_t seed, bool power_cut = false) {
   temp_dir dir;
   std::mt19937 rng{seed};
   size_t rounds_with_pending_work = 0;
@@ -26,7 +29,10 @@ void kill_rounds(int rounds, uint32_t seed) {
     int kill_after = 50 + static_cast<int>(rng() % 600);
     INFO("round " << round << ", killed after " << kill_after << " acks");
     {
-      child_process child{{DEBROS_CRASH_USERDOCS, dir.path(), std::to_string(round + 1)}};
+      std::vector<std::string> env;
+      if (power_cut)
+        env = test::power_loss::preload_environment(DEBROS_POWER_LOSS_SHIM);
+      child_process child{{DEBROS_CRASH_USERDOCS, dir.path(), std::to_string(round + 1)}, env};
       std::string line;
       int acks = 0;
       while (child.read_line(line)) {
@@ -37,6 +43,8 @@ void kill_rounds(int rounds, uint32_t seed) {
       int status = child.wait();
       REQUIRE(WIFSIGNALED(status));
     }
+    if (power_cut)
+      REQUIRE(test::power_loss::roll_back_unsynced(dir.path() + "/data.mdb").journal_found);
     {
       // What the kill left in the outbox, before a restart drains it (8 channel markers, 4 per
       // model, are not work): the test must exercise crashes between a document's commit and its
@@ -98,6 +106,11 @@ void kill_rounds(int rounds, uint32_t seed) {
 TEST_CASE("after SIGKILL at any point, the global index agrees with the documents",
           "[actors][users][durability]") {
   kill_rounds(5, 20261122);
+}
+
+TEST_CASE("after SIGKILL and a simulated power loss, the global index agrees with the documents",
+          "[actors][users][durability][power_loss]") {
+  kill_rounds(5, 20261203, true);
 }
 
 // make test-slow: many more kill points.

@@ -1,7 +1,10 @@
 // Test helper: writes through the group-commit writer until killed, printing one line per
-// acknowledged write. Used by durability.test.cpp, which SIGKILLs it mid-stream.
+// acknowledged write. Used by durability.test.cpp and power_loss.test.cpp, which SIGKILL it
+// mid-stream.
 //
-// Usage: debros-test-crash-writer DIR THREADS
+// Usage: debros-test-crash-writer DIR THREADS [full|process]
+// The last argument is the store's durability (storage::durability; default full). `process`
+// (MDB_NOSYNC) is power_loss.test.cpp's negative control.
 // Each thread t writes requests i = 0, 1, 2, ... in order, waiting for each acknowledgement.
 // Request (t, i) puts two keys atomically: "d/t/i" (a 300-byte value derived from the key) and
 // "m/t/i" (a mirror). After the acknowledgement it prints "ack t i".
@@ -14,28 +17,23 @@
 #include "messages/errc.hpp"
 #include "storage/environment.hpp"
 #include "storage/writer.hpp"
+#include "tests/storage/crash_payload.hpp"
 
 using namespace debros;
 using namespace debros::storage;
-
-std::string payload_for(const std::string& key) {
-  std::string out;
-  while (out.size() < 300)
-    out += key + ";";
-  out.resize(300);
-  return out;
-}
+using debros::test::crash::payload_for;
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: %s DIR THREADS\n", argv[0]);
+  std::string mode = argc == 4 ? argv[3] : "full";
+  if ((argc != 3 && argc != 4) || (mode != "full" && mode != "process")) {
+    std::fprintf(stderr, "usage: %s DIR THREADS [full|process]\n", argv[0]);
     return 2;
   }
   env_options opts;
   opts.path = argv[1];
   opts.tables = {"t"};
   opts.initial_map_bytes = size_t{1} << 20; // small, so crashes also hit map growth
-  opts.sync = durability::full;
+  opts.sync = mode == "full" ? durability::full : durability::process;
   auto env = environment::open(opts);
   if (!env) {
     std::fprintf(stderr, "open: %s\n", message_of(env.error()).c_str());

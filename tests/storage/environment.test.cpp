@@ -268,3 +268,31 @@ TEST_CASE("LMDB codes map to Debros errors", "[storage][environment]") {
   CHECK(code_of(from_mdb(MDB_BAD_TXN, "x")) == errc::internal);
   CHECK_THAT(message_of(from_mdb(EIO, "commit")), Catch::Contains("commit"));
 }
+
+TEST_CASE("an environment fsyncs every commit unless told otherwise",
+          "[storage][environment][durability]") {
+  test::temp_dir dir;
+  CHECK(env_options{}.sync == durability::full);
+  auto flags_of = [&](env_options opts) {
+    opts.path = dir.path();
+    opts.tables = {"t"};
+    auto env = environment::open(opts);
+    REQUIRE(env);
+    unsigned flags = 0;
+    REQUIRE(mdb_env_get_flags((*env)->handle(), &flags) == 0);
+    return flags;
+  };
+
+  SECTION("by default LMDB syncs data and meta pages before a commit returns") {
+    auto flags = flags_of({});
+    CHECK((flags & (MDB_NOSYNC | MDB_NOMETASYNC | MDB_MAPASYNC)) == 0);
+    // Writes go through write(2), not a writable map: tests/support/power_loss_shim.cpp, which
+    // proves the fsyncs, relies on it.
+    CHECK((flags & MDB_WRITEMAP) == 0);
+  }
+  SECTION("durability::process turns the sync off") {
+    env_options opts;
+    opts.sync = durability::process;
+    CHECK((flags_of(opts) & MDB_NOSYNC) != 0);
+  }
+}

@@ -6,6 +6,7 @@
 #include <spawn.h>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
@@ -16,7 +17,9 @@ namespace debros::test {
 
 class child_process {
 public:
-  explicit child_process(std::vector<std::string> argv) {
+  /// Starts argv[0] (a path) with this process's environment plus `extra_env` ("NAME=value"
+  /// entries, which take precedence over inherited ones of the same name).
+  explicit child_process(std::vector<std::string> argv, std::vector<std::string> extra_env = {}) {
     int fds[2];
     if (pipe(fds) != 0)
       throw std::runtime_error("pipe failed");
@@ -28,7 +31,21 @@ public:
     for (auto& a : argv)
       args.push_back(a.data());
     args.push_back(nullptr);
-    int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
+    std::vector<char*> env;
+    for (auto& e : extra_env)
+      env.push_back(e.data());
+    for (char** e = environ; *e != nullptr; ++e) {
+      std::string_view entry{*e};
+      auto eq = entry.find('=');
+      auto name = entry.substr(0, eq == std::string_view::npos ? entry.size() : eq + 1);
+      bool overridden = false;
+      for (auto& x : extra_env)
+        overridden = overridden || std::string_view{x}.substr(0, name.size()) == name;
+      if (!overridden)
+        env.push_back(*e);
+    }
+    env.push_back(nullptr);
+    int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), env.data());
     posix_spawn_file_actions_destroy(&actions);
     close(fds[1]);
     if (rc != 0) {

@@ -248,13 +248,14 @@ void ask(self_ptr self, engine& eng, const std::shared_ptr<const model_entry>& e
   };
   switch (t.type) {
   case target::kind::shard:
-    self->request(entry->shards[t.index], caf::infinite, pq).then(ok, bad);
+    self->request(entry->shards[t.index], eng.request_timeout(), pq).then(ok, bad);
     return;
   case target::kind::gindex:
-    self->request(entry->gindex[t.index], caf::infinite, pq).then(ok, bad);
+    self->request(entry->gindex[t.index], eng.request_timeout(), pq).then(ok, bad);
     return;
   case target::kind::user:
-    self->request(eng.host_of(t.user), caf::infinite, for_user<partition_query>{entry, t.user, pq})
+    self->request(eng.host_of(t.user), eng.request_timeout(),
+                  for_user<partition_query>{entry, t.user, pq})
         .then(ok, bad);
     return;
   case target::kind::scan: {
@@ -266,7 +267,7 @@ void ask(self_ptr self, engine& eng, const std::shared_ptr<const model_entry>& e
     layout.user_rem = t.index;
     layout.docs_by_user = true;
     auto scanner = self->system().spawn(scanner_main, &eng.env(), std::move(layout), entry);
-    self->request(scanner, caf::infinite, pq).then(ok, bad);
+    self->request(scanner, eng.request_timeout(), pq).then(ok, bad);
     return;
   }
   }
@@ -302,7 +303,7 @@ void finish(self_ptr self, engine* eng, const std::shared_ptr<const model_entry>
     return deliver(self, eng, g, std::move(*merged), r);
   auto res = std::make_shared<query_result>(std::move(*merged));
   relation_request req{entry, std::move(res->docs), g->q.with};
-  self->request(spawn_relation_loader(*eng), caf::infinite, std::move(req))
+  self->request(spawn_relation_loader(*eng), eng->request_timeout(), std::move(req))
       .then(
           [self, eng, g, res, r](relation_result& loaded) mutable {
             res->docs = std::move(loaded.docs);

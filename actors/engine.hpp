@@ -108,6 +108,12 @@ public:
   result_cache<value>& relation_cache() noexcept { return *relation_cache_; }
   result_cache<query_result>& query_cache() noexcept { return *query_cache_; }
   std::chrono::milliseconds relation_cache_ttl() const noexcept { return relation_ttl_; }
+  /// The deadline of every request between the engine's actors (a coordinator asking its
+  /// partitions, the front asking a user database's host, relation loads): past it the
+  /// request fails with `timeout`. runtime_options::call_timeout.
+  std::chrono::milliseconds request_timeout() const noexcept { return request_timeout_; }
+  void set_request_timeout(std::chrono::milliseconds t) noexcept { request_timeout_ = t; }
+
   /// Replaces the caches with new bounds. Call before the first query (runtime::start does).
   void configure_caches(cache_options queries, cache_options relations,
                         std::chrono::milliseconds relation_ttl);
@@ -161,6 +167,7 @@ private:
   std::unique_ptr<result_cache<value>> relation_cache_;
   std::unique_ptr<result_cache<query_result>> query_cache_;
   std::chrono::milliseconds relation_ttl_{60000};
+  std::chrono::milliseconds request_timeout_{30000};
 };
 
 } // namespace debros

@@ -181,7 +181,12 @@ gindex_actor::behavior_type gindex_main(self_ptr self, gindex_config cfg) {
       },
       [self](acks_atom) { on_acks(self); },
       [self](set_model& m) { self->state.entry = std::move(m.entry); },
-      [self](stop_atom) { self->quit(); },
+      [self](stop_atom) {
+        // CAF 0.17 tells no one about an undelivered promise: fail the queries held here.
+        for (auto& w : std::exchange(self->state.waiting, {}))
+          w.rp.deliver(make_error(errc::shutting_down, "the runtime is stopping"));
+        self->quit();
+      },
   };
 }
 

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <type_traits>
+#include <utility>
 
 #include "caf/allowed_unsafe_message_type.hpp"
 #include "caf/atom.hpp"
@@ -13,6 +14,7 @@
 #include "caf/replies_to.hpp"
 #include "caf/typed_actor.hpp"
 
+#include "messages/errc.hpp"
 #include "messages/requests.hpp"
 
 namespace debros {
@@ -29,10 +31,35 @@ using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 template <class R>
 using reply_fn = std::function<void(caf::expected<R>)>;
 
-/// An operation sent from outside the actor system with its result callback. Local only: it
-/// never crosses nodes.
+/// `fn`, answered at most once; if every copy is destroyed unanswered (the message died in
+/// the mailbox of an actor that stopped or failed, or was sent to one already gone), `fn` gets
+/// `unavailable`. CAF 0.17 reports no broken promise for a message without a sender: this is
+/// ours, so that a caller outside the actor system never waits for an answer that cannot come.
+template <class R>
+reply_fn<R> answered_once(reply_fn<R> fn) {
+  struct holder {
+    reply_fn<R> fn;
+    explicit holder(reply_fn<R> f) : fn(std::move(f)) {}
+    holder(const holder&) = delete;
+    holder& operator=(const holder&) = delete;
+    ~holder() {
+      if (fn)
+        fn(caf::expected<R>{make_error(errc::unavailable,
+                                       "the actor that had this operation stopped before it "
+                                       "answered (the runtime is stopping, or the actor failed)")});
+    }
+  };
+  return [h = std::make_shared<holder>(std::move(fn))](caf::expected<R> x) {
+    if (auto f = std::exchange(h->fn, nullptr))
+      f(std::move(x));
+  };
+}
+
+/// An operation sent from outside the actor system with its result callback (answered once,
+/// see answered_once). Local only: it never crosses nodes.
 template <class Op, class R>
 struct local_call {
+  local_call(Op o, reply_fn<R> r) : op(std::move(o)), reply(answered_once(std::move(r))) {}
   Op op;
   reply_fn<R> reply;
 };

@@ -84,7 +84,7 @@ void query_all(self_ptr self, engine* eng, std::shared_ptr<const model_entry> en
                docs_fn done) {
   ++*queries;
   q.limit = query_limit_max;
-  self->request(spawn_coordinator(*eng, entry), caf::infinite, q)
+  self->request(spawn_coordinator(*eng, entry), eng->request_timeout(), q)
       .then(
           [=](query_result& r) mutable {
             for (auto& d : r.docs)

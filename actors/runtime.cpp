@@ -1,9 +1,11 @@
 #include "actors/runtime.hpp"
 
 #include <atomic>
+#include <cstdio>
 #include <random>
 #include <thread>
 
+#include "caf/actor_registry.hpp"
 #include "caf/actor_system.hpp"
 #include "caf/actor_system_config.hpp"
 #include "caf/io/middleman.hpp"
@@ -103,6 +105,7 @@ caf::expected<std::unique_ptr<runtime>> runtime::start(runtime_options opts) {
   p->eng = std::make_unique<class engine>(*p->sys, *p->env, *p->writer);
   p->eng->start_hosts(p->opts.user_db_hosts, p->opts.user_db_live_max, p->opts.user_db_idle);
   p->eng->configure_caches(p->opts.query_cache, p->opts.relation_cache, p->opts.relation_cache_ttl);
+  p->eng->set_request_timeout(p->opts.call_timeout);
   std::unique_ptr<runtime> rt{new runtime(std::move(p))};
   if (auto err = rt->impl_->eng->load())
     return err;
@@ -114,26 +117,52 @@ runtime::runtime(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
 runtime::~runtime() {
   stop();
+  auto& p = *impl_;
+  if (!p.sys)
+    return;
+  if (p.sys->registry().running() > 0) {
+    // Actors that outlived stop() still use the system, the engine and the store: leave them
+    // to the process's exit rather than destroy them underneath.
+    std::fprintf(stderr,
+                 "debros: the runtime is destroyed while %zu actor(s) still run; its actor "
+                 "system and store are left in place\n",
+                 p.sys->registry().running());
+    static_cast<void>(impl_.release());
+    return;
+  }
+  p.eng.reset();
+  p.sys.reset();
 }
 
-void runtime::stop() {
+runtime::stop_report runtime::stop(std::chrono::milliseconds bound) {
   auto& p = *impl_;
   if (p.stopping.exchange(true))
-    return;
+    return {};
+  auto t0 = std::chrono::steady_clock::now();
   // 1. The writer commits everything submitted; each completion reaches its actor as a message.
-  // 2. Stop messages queue behind those, so every in-flight operation is answered first.
-  // 3. The actor system waits for every actor to finish.
+  // 2. Stop messages queue behind those, so every in-flight operation is answered first; what
+  //    arrives later dies with its actor's mailbox and is answered unavailable (answered_once).
+  // 3. The actor system's actors finish, within the bound.
   p.writer->stop();
   if (p.eng)
     p.eng->stop_actors();
   if (p.front)
     caf::anon_send(p.front, stop_atom::value);
   p.front = nullptr;
-  // Actors still finishing their mailboxes use the engine (its caches, generations, tables):
-  // it goes only once they are all done.
-  p.sys->await_all_actors_done();
-  p.eng.reset();
-  p.sys.reset();
+  auto deadline = t0 + bound;
+  while (p.sys->registry().running() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds{2});
+  stop_report report;
+  report.stopped_now = true;
+  report.actors_left = p.sys->registry().running();
+  // The actor system and the engine go with the runtime (its destructor), not here: stop() may
+  // run on any thread, and CAF 0.17's actor system can only be destroyed without waiting on
+  // the thread that started it (see runtime.hpp).
+  if (report.actors_left > 0)
+    p.sys->await_actors_before_shutdown(false);
+  report.took =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  return report;
 }
 
 bool runtime::stopping() const noexcept {

@@ -206,9 +206,29 @@ public:
   runtime(const runtime&) = delete;
   runtime& operator=(const runtime&) = delete;
 
-  /// Commits every write already submitted, answers what is in flight, stops the actors and
-  /// closes the store. Later calls fail with shutting_down. Idempotent.
-  void stop();
+  /// What stop() did.
+  struct stop_report {
+    /// Actors still running when the bound passed: application actors, `scoped_actor`s, or
+    /// engine actors busy in embedder code (a hook or validator that does not return). 0 when
+    /// everything stopped in time.
+    size_t actors_left = 0;
+    /// How long the stop took.
+    std::chrono::milliseconds took{0};
+    /// False when this call found the runtime stopped already (and did nothing).
+    bool stopped_now = false;
+  };
+
+  /// Commits every write already submitted, stops the engine's actors, which answer what they
+  /// hold (a partition fails the queries it holds with shutting_down; an operation whose actor
+  /// is gone fails with unavailable), and waits at most `bound` for every actor of the system
+  /// to finish (stop_report::actors_left says how many did not: application actors,
+  /// `scoped_actor`s, or engine actors stuck in embedder code). Later calls of every operation
+  /// fail with shutting_down. Idempotent; callable from any thread. The actor system, the
+  /// engine and the store go with the runtime: its destructor (on the thread that started it,
+  /// because CAF 0.17's actor system waits for its logger, which that thread references)
+  /// releases them when no actor runs, and otherwise leaves them to the process's exit (never
+  /// destroyed under a running actor, never waited for without bound).
+  stop_report stop(std::chrono::milliseconds bound = std::chrono::milliseconds{10000});
 
   // -- models -----------------------------------------------------------------------------------
 

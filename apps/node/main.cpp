@@ -1,5 +1,6 @@
 // debros-node: one Debros node (see docs/API.md "The node" and README.md).
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <pthread.h>
 #include <sys/resource.h>
@@ -155,7 +156,12 @@ int main(int argc, char** argv) {
               << " HTTP connection(s) (" << cut.requests_cut << " request(s) unanswered) and "
               << cut.websockets_cut << " WebSocket(s)" << std::endl;
   (*cl)->stop();
-  (*rt)->stop();
+  auto stopped = (*rt)->stop(std::chrono::milliseconds{10000});
+  if (stopped.actors_left > 0)
+    std::cerr << "debros-node: after 10 s, " << stopped.actors_left
+              << " actor(s) still running; exiting without them" << std::endl;
   std::cerr << "debros-node: stopped" << std::endl;
+  if (stopped.actors_left > 0)
+    std::_Exit(0); // every write is committed; do not tear down under running actors
   return 0;
 }

@@ -139,7 +139,8 @@ caf::behavior batch_main(caf::event_based_actor* self, engine* eng,
 
 void spawn_batch(engine& eng, std::shared_ptr<const model_entry> entry, std::vector<value> docs,
                  reply_fn<std::vector<std::string>> done) {
-  eng.system().spawn(batch_main, &eng, std::move(entry), std::move(docs), std::move(done));
+  eng.system().spawn(batch_main, &eng, std::move(entry), std::move(docs),
+                     answered_once(std::move(done)));
 }
 
 } // namespace debros

@@ -1,5 +1,7 @@
 #include "actors/engine.hpp"
 
+#include <cstdio>
+
 #include "caf/actor_system.hpp"
 #include "caf/event_based_actor.hpp"
 #include "caf/send.hpp"
@@ -8,6 +10,7 @@
 #include "actors/coordinator.hpp"
 #include "actors/doc_keys.hpp"
 #include "actors/gindex.hpp"
+#include "actors/guarded.hpp"
 #include "actors/ids.hpp"
 #include "actors/placement.hpp"
 #include "actors/relations.hpp"
@@ -21,6 +24,20 @@
 namespace debros {
 
 namespace {
+
+using watch_atom = caf::atom_constant<caf::atom("watch")>;
+
+// Monitors the engine's partitions; one that fails (any exit but a normal one) is respawned.
+caf::behavior supervisor_main(caf::event_based_actor* self, engine* eng) {
+  self->set_down_handler([eng](caf::down_msg& dm) {
+    if (dm.reason) // a normal exit (stop, passivation) carries no error
+      eng->respawn(dm.source, dm.reason);
+  });
+  return {
+      [self](watch_atom, const caf::actor& partition) { self->monitor(partition); },
+      [self](stop_atom) { self->quit(); },
+  };
+}
 
 constexpr size_t field_name_bytes_max = 64;
 
@@ -44,7 +61,47 @@ engine::engine(caf::actor_system& sys, storage::environment& env, storage::write
       snapshot_(std::make_shared<catalog_snapshot>()),
       userdb_stats_(std::make_shared<userdb_stats>()),
       relation_cache_(std::make_unique<result_cache<value>>(gens_)),
-      query_cache_(std::make_unique<result_cache<query_result>>(gens_)) {}
+      query_cache_(std::make_unique<result_cache<query_result>>(gens_)) {
+  supervisor_ = sys_.spawn(supervisor_main, this);
+}
+
+void engine::watch(const caf::actor& partition) {
+  caf::anon_send(supervisor_, watch_atom::value, partition);
+}
+
+void engine::respawn(const caf::actor_addr& dead, const caf::error& reason) {
+  if (stopping_.load())
+    return;
+  std::lock_guard<std::mutex> guard{define_mtx_};
+  auto report = [&](const char* what, uint32_t i, const std::string& model) {
+    respawns_.fetch_add(1);
+    std::fprintf(stderr, "debros: %s %u of model %s failed (%s); respawned\n", what, i,
+                 model.c_str(), caf::to_string(reason).c_str());
+  };
+  for (auto& [name, cur] : snapshot()->models) {
+    for (uint32_t i = 0; i < cur->shards.size(); ++i) {
+      if (cur->shards[i].address() != dead)
+        continue;
+      auto next = std::make_shared<model_entry>(*cur);
+      next->shards[i] =
+          spawn_shard(sys_, shard_config{next, doc_place{i, {}}, &env_, &writer_, {}, {}, &gens_});
+      watch(caf::actor_cast<caf::actor>(next->shards[i]));
+      report("shard", i, name);
+      publish(std::move(next));
+      return;
+    }
+    for (uint32_t i = 0; i < cur->gindex.size(); ++i) {
+      if (cur->gindex[i].address() != dead)
+        continue;
+      auto next = std::make_shared<model_entry>(*cur);
+      next->gindex[i] = spawn_gindex(sys_, gindex_config{next, i, &env_, &writer_});
+      watch(caf::actor_cast<caf::actor>(next->gindex[i]));
+      report("global index partition", i, name);
+      publish(std::move(next));
+      return;
+    }
+  }
+}
 
 void engine::start_hosts(size_t hosts, size_t live_max, std::chrono::milliseconds idle) {
   hosts = std::max<size_t>(hosts, 1);
@@ -81,13 +138,17 @@ caf::expected<std::shared_ptr<model_entry>> engine::make_entry(uint32_t id, mode
 // databases are activated on demand by the hosts).
 void engine::spawn_partitions(const std::shared_ptr<model_entry>& entry) {
   if (!entry->global_indexed.empty())
-    for (uint32_t p = 0; p < doc_keys::gindex_partitions; ++p)
+    for (uint32_t p = 0; p < doc_keys::gindex_partitions; ++p) {
       entry->gindex.push_back(spawn_gindex(sys_, gindex_config{entry, p, &env_, &writer_}));
+      watch(caf::actor_cast<caf::actor>(entry->gindex.back()));
+    }
   if (entry->def().scope == model_scope::user)
     return;
-  for (uint32_t s = 0; s < entry->def().sharding.count; ++s)
+  for (uint32_t s = 0; s < entry->def().sharding.count; ++s) {
     entry->shards.push_back(
         spawn_shard(sys_, shard_config{entry, doc_place{s, {}}, &env_, &writer_, {}, {}, &gens_}));
+    watch(caf::actor_cast<caf::actor>(entry->shards.back()));
+  }
 }
 
 // Makes an entry visible to routing. Its shards were spawned with the same entry while its list
@@ -220,8 +281,11 @@ caf::expected<doc_place> engine::place(const model_entry& entry, value& doc) con
         user->as_string().size() > doc_keys::id_bytes_max) {
       // The document cannot be placed; report every rule it breaks, not only its owner.
       auto copy = doc;
-      auto err = entry.model->validate(copy, write_mode::create,
-                                       entry.ext ? &entry.ext->validators : nullptr);
+      // Embedder validators run here on the caller's thread: guarded as in the shard.
+      auto err = guarded("a validator", [&] {
+        return entry.model->validate(copy, write_mode::create,
+                                     entry.ext ? &entry.ext->validators : nullptr);
+      });
       if (err)
         return err;
       return make_error(errc::validation_failed, "userId is required",
@@ -374,6 +438,8 @@ void engine::create_batch(std::string model, std::vector<value> docs,
 }
 
 void engine::stop_actors() {
+  stopping_.store(true);
+  caf::anon_send(supervisor_, stop_atom::value);
   for (auto& [name, entry] : snapshot()->models) {
     for (auto& s : entry->shards)
       caf::anon_send(s, stop_atom::value);

@@ -4,6 +4,7 @@
 // errors found while routing) or later on the thread of the actor that completes the operation.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -12,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "caf/actor.hpp"
+#include "caf/actor_addr.hpp"
 #include "caf/fwd.hpp"
 
 #include "actors/catalog.hpp"
@@ -136,6 +139,14 @@ public:
   /// Tells every actor to stop after the work already in its mailbox.
   void stop_actors();
 
+  /// Supervision: replaces a shard or global index partition that failed (`dead`, with
+  /// `reason`) by a new actor over the same LMDB state and publishes it; its mailbox died with
+  /// it (operations there were answered unavailable). Nothing when `dead` is not a partition
+  /// or the engine is stopping. Called by the engine's supervisor, which monitors them all.
+  void respawn(const caf::actor_addr& dead, const caf::error& reason);
+  /// Partitions respawned since the start.
+  uint64_t respawns() const noexcept { return respawns_.load(); }
+
   caf::actor_system& system() noexcept { return sys_; }
   storage::environment& env() noexcept { return env_; }
   storage::writer& writer() noexcept { return writer_; }
@@ -168,6 +179,11 @@ private:
   std::unique_ptr<result_cache<query_result>> query_cache_;
   std::chrono::milliseconds relation_ttl_{60000};
   std::chrono::milliseconds request_timeout_{30000};
+  /// Monitors every shard and global index partition (respawn).
+  caf::actor supervisor_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> respawns_{0};
+  void watch(const caf::actor& partition);
 };
 
 } // namespace debros

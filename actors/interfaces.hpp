@@ -3,6 +3,8 @@
 // are not actors).
 #pragma once
 
+#include <cstdio>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <type_traits>
@@ -31,6 +33,19 @@ using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 template <class R>
 using reply_fn = std::function<void(caf::expected<R>)>;
 
+/// Calls a result callback; an exception from it (embedder code) is reported on stderr and goes
+/// no further, so it never terminates the actor that answered.
+template <class R>
+void call_reply(const reply_fn<R>& fn, caf::expected<R> x) noexcept {
+  try {
+    fn(std::move(x));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "debros: a result callback threw (ignored): %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "debros: a result callback threw a non-standard exception (ignored)\n");
+  }
+}
+
 /// `fn`, answered at most once; if every copy is destroyed unanswered (the message died in
 /// the mailbox of an actor that stopped or failed, or was sent to one already gone), `fn` gets
 /// `unavailable`. CAF 0.17 reports no broken promise for a message without a sender: this is
@@ -44,14 +59,15 @@ reply_fn<R> answered_once(reply_fn<R> fn) {
     holder& operator=(const holder&) = delete;
     ~holder() {
       if (fn)
-        fn(caf::expected<R>{make_error(errc::unavailable,
-                                       "the actor that had this operation stopped before it "
-                                       "answered (the runtime is stopping, or the actor failed)")});
+        call_reply(fn, caf::expected<R>{make_error(
+                           errc::unavailable, "the actor that had this operation stopped before "
+                                              "it answered (the runtime is stopping, or the actor "
+                                              "failed)")});
     }
   };
   return [h = std::make_shared<holder>(std::move(fn))](caf::expected<R> x) {
     if (auto f = std::exchange(h->fn, nullptr))
-      f(std::move(x));
+      call_reply(f, std::move(x));
   };
 }
 

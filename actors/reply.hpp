@@ -21,14 +21,14 @@ public:
 
   void deliver(R x) const {
     if (fn_)
-      fn_(caf::expected<R>{std::move(x)});
+      call_reply(fn_, caf::expected<R>{std::move(x)});
     else
       rp_.deliver(std::move(x));
   }
 
   void fail(caf::error err) const {
     if (fn_)
-      fn_(caf::expected<R>{std::move(err)});
+      call_reply(fn_, caf::expected<R>{std::move(err)});
     else
       rp_.deliver(std::move(err));
   }

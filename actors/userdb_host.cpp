@@ -1,5 +1,6 @@
 #include "actors/userdb_host.hpp"
 
+#include <cstdio>
 #include <list>
 #include <unordered_map>
 
@@ -75,6 +76,7 @@ shard_actor& acquire(self_ptr self, const std::shared_ptr<const model_entry>& en
             .emplace(key, live_db{spawn_shard(self->system(), std::move(sc)), entry, 0,
                                   clock::now(), st.lru.begin()})
             .first;
+    self->monitor(i->second.actor); // a failed database is forgotten (on_down)
     auto now_live = st.cfg.stats->live.fetch_add(1) + 1;
     st.cfg.stats->activations.fetch_add(1);
     auto peak = st.cfg.stats->peak_live.load();
@@ -130,8 +132,29 @@ auto forward_request(self_ptr self) {
   };
 }
 
+// A user database that failed (not a passivation: that one left `live` first) is forgotten, so
+// the next operation on it activates a new actor over the same LMDB state. Operations in its
+// mailbox were answered unavailable.
+void on_down(self_ptr self, const caf::down_msg& dm) {
+  if (!dm.reason)
+    return;
+  auto& st = self->state;
+  for (auto i = st.live.begin(); i != st.live.end(); ++i) {
+    if (i->second.actor.address() != dm.source)
+      continue;
+    std::fprintf(stderr, "debros: user database %s failed (%s); it reactivates on next use\n",
+                 i->first.c_str(), caf::to_string(dm.reason).c_str());
+    st.lru.erase(i->second.lru);
+    st.live.erase(i);
+    st.cfg.stats->live.fetch_sub(1);
+    st.cfg.stats->failures.fetch_add(1);
+    return;
+  }
+}
+
 caf::behavior host_main(self_ptr self, userdb_host_config cfg) {
   self->state.cfg = std::move(cfg);
+  self->set_down_handler([self](caf::down_msg& dm) { on_down(self, dm); });
   auto interval = std::max(self->state.cfg.idle / 2, std::chrono::milliseconds{10});
   self->delayed_send(self, interval, sweep_atom::value);
   return {

@@ -41,6 +41,8 @@ struct userdb_stats {
   std::atomic<uint64_t> activations{0};
   std::atomic<uint64_t> passivations{0};
   std::atomic<uint64_t> peak_live{0};
+  /// User databases that failed (and reactivate on next use).
+  std::atomic<uint64_t> failures{0};
 };
 
 struct userdb_host_config {

@@ -178,6 +178,12 @@ void api::node_metrics(std::string& out) {
        static_cast<double>(users.activations.load()));
   line("debros_user_databases_passivations_total", "counter", "User databases passivated.",
        static_cast<double>(users.passivations.load()));
+  line("debros_user_databases_failures_total", "counter",
+       "User databases that failed (they reactivate on next use).",
+       static_cast<double>(users.failures.load()));
+  line("debros_partition_respawns_total", "counter",
+       "Shards and global index partitions respawned after they failed.",
+       static_cast<double>(rt_.engine().respawns()));
   auto cache_lines = [&](const char* which, const cache_stats& c) {
     auto name = [&](const char* what) { return std::string{"debros_"} + which + "_cache_" + what; };
     auto total = static_cast<double>(c.hits + c.misses);

@@ -15,6 +15,8 @@ namespace debros::doc_counts {
 namespace {
 
 constexpr size_t count_bytes = 8;
+// The longest count key: model id (4) and shard (2).
+static_assert(4 + 2 <= storage::key_bytes_max);
 
 caf::error malformed(std::string_view key) {
   std::string where = key.size() >= 4 ? std::to_string(storage::read_u32(key)) : "?";

@@ -371,6 +371,8 @@ void scatter(self_ptr self, engine* eng, std::shared_ptr<const model_entry> entr
     return finish(self, eng, entry, g, merge(*g), r);
   for (auto& t : targets)
     ask(self, *eng, entry, t, pq, [self, eng, entry, g, r](caf::expected<partition_result> res) {
+      if (res)
+        eng->note_examined(res->stats.examined);
       if (g->failed)
         return;
       if (!res) {

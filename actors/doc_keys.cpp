@@ -207,4 +207,12 @@ bool split_gindex_key(std::string_view key, size_t field_prefix_size, gindex_ent
   return true;
 }
 
+std::string shard_count_key(uint32_t model_id, uint32_t shard) {
+  return shard_prefix(model_id, shard);
+}
+
+std::string user_count_key(uint32_t model_id) {
+  return model_prefix(model_id);
+}
+
 } // namespace debros::doc_keys

@@ -105,4 +105,21 @@ struct gindex_entry {
 };
 bool split_gindex_key(std::string_view key, size_t field_prefix_size, gindex_entry& out);
 
+// -- document counts (actors/doc_counts.hpp) ------------------------------------------------
+//
+//   counts      model | shard (2)                                   -> documents (u64, 8 bytes)
+//               (global models: one entry per shard)
+//   counts      model                                               -> documents (u64, 8 bytes)
+//               (user-scoped models: one entry for the databases of all users)
+//   meta        "counts.version"                                    -> "1"
+//
+// Counts are big-endian fixed-width integers (storage::append_u64). A model's entries are the
+// range model_prefix(model): its documents on this node are their sum. The meta entry says the
+// counts are kept; a store without it is counted once when it opens.
+
+/// The count entry of one shard of a global model.
+std::string shard_count_key(uint32_t model_id, uint32_t shard);
+/// The count entry of a user-scoped model (all users).
+std::string user_count_key(uint32_t model_id);
+
 } // namespace debros::doc_keys

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "actors/catalog.hpp"
+#include "actors/doc_counts.hpp"
 #include "actors/doc_keys.hpp"
 #include "actors/ids.hpp"
 #include "actors/placement.hpp"
@@ -99,7 +100,7 @@ bool is_eventlog(const model_entry& e) {
 doc_tables doc_tables_of(storage::environment& env) {
   return doc_tables{env.get_table("docs"),       env.get_table("index"),  env.get_table("unique"),
                     env.get_table("tombstones"), env.get_table("owners"), env.get_table("users"),
-                    env.get_table("outbox")};
+                    env.get_table("outbox"),     env.get_table("counts"), env.get_table("meta")};
 }
 
 caf::error check_place(const model_def& def, const doc_place& place, const value& doc) {
@@ -120,6 +121,16 @@ std::string doc_key_of(const model_entry& e, const doc_place& place, std::string
   return place.user_scoped() ? doc_keys::user_doc_key(e.id, place.user, id)
                              : doc_keys::doc_key(e.id, place.shard, id);
 }
+
+namespace {
+
+// The count entry of the documents at `place`: its shard's, or the model's for all users.
+std::string count_key_of(const model_entry& e, const doc_place& place) {
+  return place.user_scoped() ? doc_keys::user_count_key(e.id)
+                             : doc_keys::shard_count_key(e.id, place.shard);
+}
+
+} // namespace
 
 std::string gindex_channel(uint32_t model_id, uint32_t partition) {
   return "gidx/" + std::to_string(model_id) + "/" + std::to_string(partition);
@@ -217,6 +228,7 @@ caf::expected<write_plan> plan_create(const model_entry& e, const doc_place& pla
     return rec.error();
   p.record = std::move(*rec);
   p.create = true;
+  p.count_key = count_key_of(e, place);
   p.index_put = index_keys(e, place, doc);
   p.unique_put = unique_claims(e, doc);
   if (is_eventlog(e))
@@ -286,6 +298,7 @@ write_plan plan_delete(const model_entry& e, const doc_place& place, const value
   write_plan p;
   p.id = old_doc.find("id")->as_string();
   p.doc_key = doc_key_of(e, place, p.id);
+  p.count_key = count_key_of(e, place);
   p.index_del = index_keys(e, place, old_doc);
   for (auto& c : unique_claims(e, old_doc))
     p.unique_del.push_back(c.key);
@@ -323,18 +336,27 @@ caf::error apply_plan(storage::write_txn& txn, const doc_tables& t, const write_
     if (*owner)
       return make_error(errc::conflict, "a document with id " + p.id + " already exists");
   }
+  // The count changes with the docs entry: +1 for a stored create, -1 for a delete that found
+  // its document, nothing for an update (a key-value replace included) or a refused create.
+  int64_t count_delta = 0;
   if (p.create) {
     if (auto err = txn.put(t.docs, p.doc_key, p.record, MDB_NOOVERWRITE)) {
       if (is(err, errc::conflict))
         return make_error(errc::conflict, "a document with id " + p.id + " already exists");
       return err;
     }
+    count_delta = 1;
   } else if (p.record.empty()) {
-    if (auto gone = txn.del(t.docs, p.doc_key); !gone)
+    auto gone = txn.del(t.docs, p.doc_key);
+    if (!gone)
       return gone.error();
+    count_delta = *gone ? -1 : 0;
   } else if (auto err = txn.put(t.docs, p.doc_key, p.record)) {
     return err;
   }
+  if (count_delta != 0 && !p.count_key.empty())
+    if (auto err = doc_counts::add(txn, t.counts, t.meta, p.count_key, count_delta))
+      return err;
   for (auto& k : p.index_del)
     if (auto gone = txn.del(t.index, k); !gone)
       return gone.error();

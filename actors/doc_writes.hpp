@@ -26,6 +26,9 @@ struct doc_tables {
   storage::table owners;
   storage::table users;
   storage::table outbox;
+  /// Document counts (actors/doc_counts.hpp), and meta for their version entry.
+  storage::table counts;
+  storage::table meta;
 };
 
 /// Every table the engine writes documents to.
@@ -92,6 +95,9 @@ struct write_plan {
   std::string owner;
   /// User-scoped models: the user's directory entry, created if missing.
   std::string user_record;
+  /// The document count entry a create adds one to and a delete removes one from (only when
+  /// the document was there); empty for an update.
+  std::string count_key;
   /// Work for other actors (global index partitions), appended in the same transaction.
   std::vector<std::pair<std::string, std::string>> outbox;
 };
@@ -108,7 +114,8 @@ caf::expected<write_plan> plan_update(const model_entry& e, const doc_place& pla
 write_plan plan_delete(const model_entry& e, const doc_place& place, const value& old_doc);
 
 /// Applies a plan: all checks (unique values, existence, tombstones) before any change, so a
-/// refused plan changes nothing. Errors: conflict naming the field and value or the id.
+/// refused plan changes nothing; a create or delete changes its document count in the same
+/// transaction. Errors: conflict naming the field and value or the id.
 caf::error apply_plan(storage::write_txn& txn, const doc_tables& t, const write_plan& p);
 
 } // namespace debros

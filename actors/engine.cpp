@@ -8,6 +8,7 @@
 
 #include "actors/batch.hpp"
 #include "actors/coordinator.hpp"
+#include "actors/doc_counts.hpp"
 #include "actors/doc_keys.hpp"
 #include "actors/gindex.hpp"
 #include "actors/guarded.hpp"
@@ -164,6 +165,12 @@ caf::error engine::load() {
   auto stored = catalog_store::load(env_);
   if (!stored)
     return stored.error();
+  // Before any write: a store from before kept document counts is counted once.
+  std::vector<doc_counts::model_ref> refs;
+  for (auto& [id, def] : *stored)
+    refs.push_back(doc_counts::model_ref{id, def.scope == model_scope::user});
+  if (auto counted = doc_counts::ensure(env_, writer_, refs); !counted)
+    return counted.error();
   for (auto& [id, def] : *stored) {
     auto entry = make_entry(id, std::move(def));
     if (!entry)
@@ -484,6 +491,28 @@ void engine::ensure_user(std::string user, reply_fn<bool> done) {
                       const caf::expected<bool>& x) { f(x); },
                    done, r);
       });
+}
+
+caf::expected<uint64_t> engine::document_count(const model_entry& entry) const {
+  auto txn = env_.read();
+  if (!txn)
+    return txn.error();
+  return doc_counts::read(*txn, tables_.counts, entry.id);
+}
+
+caf::expected<std::map<std::string, uint64_t, std::less<>>>
+engine::document_counts(const catalog_snapshot& models) const {
+  auto txn = env_.read();
+  if (!txn)
+    return txn.error();
+  std::map<std::string, uint64_t, std::less<>> out;
+  for (auto& [name, entry] : models.models) {
+    auto n = doc_counts::read(*txn, tables_.counts, entry->id);
+    if (!n)
+      return n.error();
+    out.emplace(name, *n);
+  }
+  return out;
 }
 
 caf::expected<value> engine::get_user(std::string_view user) const {

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -126,6 +127,19 @@ public:
   void get_with(std::string model, std::string id, std::string user_hint,
                 std::vector<std::string> with, reply_fn<value> done);
 
+  /// The documents of a model on this node, from the counts the writes keep
+  /// (actors/doc_counts.hpp): exact as of the last commit, one short read, no document read.
+  /// Errors: corruption, unavailable (no reader slot).
+  caf::expected<uint64_t> document_count(const model_entry& entry) const;
+  /// The same for every model of `models`, in one read transaction.
+  caf::expected<std::map<std::string, uint64_t, std::less<>>>
+  document_counts(const catalog_snapshot& models) const;
+
+  /// Documents that query partitions examined since start (every scan and every index
+  /// candidate read): a figure for metrics, and how tests tell that a route reads no document.
+  uint64_t documents_examined() const noexcept { return examined_.load(std::memory_order_relaxed); }
+  void note_examined(uint64_t n) noexcept { examined_.fetch_add(n, std::memory_order_relaxed); }
+
   /// Registers a user (API.md "Users"); `done` gets whether it is new, on a CAF worker. Writing a
   /// user-scoped document for an unknown user registers it too, in the document's transaction.
   void ensure_user(std::string user, reply_fn<bool> done);
@@ -184,6 +198,7 @@ private:
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> respawns_{0};
   void watch(const caf::actor& partition);
+  std::atomic<uint64_t> examined_{0};
 };
 
 } // namespace debros

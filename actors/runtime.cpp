@@ -20,8 +20,9 @@
 
 namespace debros {
 
-const char* const runtime_tables[] = {"meta",   "models", "docs",   "index", "unique", "tombstones",
-                                      "outbox", "kv",     "owners", "users", "gindex", nullptr};
+const char* const runtime_tables[] = {"meta",       "models", "docs", "index",  "unique",
+                                      "tombstones", "outbox", "kv",   "owners", "users",
+                                      "gindex",     "counts", nullptr};
 
 namespace {
 
@@ -262,6 +263,13 @@ caf::expected<value> model_handle::get(std::string_view id) const {
   if (rt_->stopping())
     return make_error(errc::shutting_down, "the runtime is stopping");
   return rt_->engine().get(name_, id);
+}
+
+caf::expected<uint64_t> model_handle::document_count() const {
+  auto entry = rt_->engine().find(name_);
+  if (!entry)
+    return entry.error();
+  return rt_->engine().document_count(**entry);
 }
 
 caf::expected<value> model_handle::update(std::string id, value fields) const {

@@ -167,7 +167,11 @@ public:
   /// One relation of a document (lazy loading): an object, null or an array.
   caf::expected<value> related(const value& doc, const std::string& relation) const;
   query_builder query() const { return query_builder{*rt_, name_}; }
+  /// The documents matching no condition, counted by a query (it reads every document).
   caf::expected<uint64_t> count() const { return query().count(); }
+  /// The documents of the model on this node, from the counts the writes keep
+  /// (actors/doc_counts.hpp): exact, and no document is read. Errors: not_found, corruption.
+  caf::expected<uint64_t> document_count() const;
 
   template <class T>
   caf::expected<T> get_as(std::string_view id, const mapping<T>& m) const {

@@ -47,6 +47,10 @@ bool may_read(const principal& who, const model_def& def, const value& doc);
 /// policy does not reveal which ids exist.
 caf::error hidden(const std::string& model, const std::string& id);
 
+/// Whether `who` reads every document of `def` (the admin, or a model not read by owner only):
+/// then restrict_reads changes nothing and a count is the model's whole count.
+bool reads_everything(const principal& who, const model_def& def);
+
 /// Narrows a query to what `who` may read: for a user token on an `owner` model, the documents
 /// whose userId is its user (and, for a user-scoped model, that user's database only). The
 /// result, its total, its aggregate and its cursors are then of those documents only.

@@ -3,7 +3,6 @@
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
-#include <mutex>
 
 #include "caf/actor_registry.hpp"
 #include "caf/actor_system.hpp"
@@ -98,34 +97,23 @@ void api::status(ctx_ptr ctx) {
              {"dataDir", rt_.options().data_dir},
              {"dataBytes", static_cast<int64_t>(env.used_bytes)},
              {"mapBytes", static_cast<int64_t>(env.map_bytes)}};
-  // Document counts: one count query per model, answered when the last one is.
-  struct gather {
-    object out;
-    object counts;
-    size_t left = 0;
-    std::mutex mtx;
-  };
-  auto g = std::make_shared<gather>();
-  g->out = std::move(out);
-  g->left = snap->models.size();
-  if (g->left == 0) {
-    g->out.set("documents", object{});
-    return ctx->reply(json(200, value{std::move(g->out)}));
-  }
+  // Document counts: the counts the writes keep, one short read for every model (no
+  // document is read, so the answer costs the same at any size and waits for no shard).
+  object documents;
+  auto counts = rt_.engine().document_counts(*snap);
   for (auto& [name, entry] : snap->models) {
-    query q;
-    q.model = name;
-    q.where.type = query_expr::kind::all;
-    q.aggregate = aggregate_fn::count;
-    rt_.engine().run_query(std::move(q), [ctx, g, name = name](caf::expected<query_result> r) {
-      std::lock_guard<std::mutex> guard{g->mtx};
-      g->counts.set(name, r ? r->aggregate : value{});
-      if (--g->left == 0) {
-        g->out.set("documents", std::move(g->counts));
-        ctx->reply(json(200, value{std::move(g->out)}));
-      }
-    });
+    if (!counts) {
+      documents.set(name, value{});
+      continue;
+    }
+    auto it = counts->find(name);
+    documents.set(name, it != counts->end() ? value{static_cast<int64_t>(it->second)} : value{});
   }
+  if (!counts)
+    std::fprintf(stderr, "debros: status: document counts unreadable: %s\n",
+                 message_of(counts.error()).c_str());
+  out.set("documents", std::move(documents));
+  ctx->reply(json(200, value{std::move(out)}));
 }
 
 void api::node_metrics(std::string& out) {
@@ -171,6 +159,9 @@ void api::node_metrics(std::string& out) {
   line("debros_outbox_dead_letters", "gauge",
        "Work items their consumer could never apply, kept in dead/ channels.",
        static_cast<double>(box.dead));
+  line("debros_query_documents_examined_total", "counter",
+       "Documents query partitions examined (scanned or read as index candidates).",
+       static_cast<double>(rt_.engine().documents_examined()));
   auto& users = rt_.engine().user_databases();
   line("debros_user_databases_live", "gauge", "User databases active now.",
        static_cast<double>(users.live.load()));

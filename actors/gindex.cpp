@@ -7,6 +7,7 @@
 #include "caf/typed_event_based_actor.hpp"
 
 #include "actors/ack_channel.hpp"
+#include "actors/apply_gate.hpp"
 #include "actors/catalog.hpp"
 #include "actors/doc_keys.hpp"
 #include "actors/doc_writes.hpp"
@@ -37,17 +38,19 @@ struct gindex_state {
   std::shared_ptr<ack_channel> acks;
   bool draining = false;
   bool again = false; // nudged while a drain was in flight
-  std::vector<waiting_query> waiting;
+  // Queries waiting for the work committed before they arrived (not for an empty outbox).
+  apply_gate<waiting_query> waiting;
 
   static inline const char* name = "debros.gindex";
 };
 
 using self_ptr = gindex_actor::stateful_pointer<gindex_state>;
 
-void answer_waiting(self_ptr self) {
+// Answers the waiting queries that are due now that `first_left` is the first item left in the
+// channel (std::nullopt: none is).
+void answer_due(self_ptr self, std::optional<uint64_t> first_left) {
   auto& st = self->state;
-  auto waiting = std::move(st.waiting);
-  for (auto& w : waiting) {
+  for (auto& w : st.waiting.release(first_left)) {
     auto r = run_partition_query(*st.cfg.env, st.layout, st.entry->def(), w.pq);
     if (r)
       w.rp.deliver(std::move(*r));
@@ -57,12 +60,13 @@ void answer_waiting(self_ptr self) {
 }
 
 void fail_waiting(self_ptr self, const caf::error& err) {
-  auto waiting = std::move(self->state.waiting);
-  for (auto& w : waiting)
+  for (auto& w : self->state.waiting.release_all())
     w.rp.deliver(err);
 }
 
-// Applies the next batch of this partition's outbox; answers waiting queries once it is empty.
+// Applies the next batch of this partition's outbox. The items before the batch are applied
+// (each drain removes what it applied, or quarantined, in the same transaction), so the queries
+// that wait for no more than those are answered first.
 void drain(self_ptr self) {
   auto& st = self->state;
   st.again = false;
@@ -78,8 +82,9 @@ void drain(self_ptr self) {
   }
   if (items->empty()) {
     st.draining = false;
-    return answer_waiting(self);
+    return answer_due(self, std::nullopt);
   }
+  answer_due(self, items->front().seq);
   st.draining = true;
   // Poison items (a payload that does not decode, a key LMDB cannot store: writes check keys
   // before they are acknowledged, so only older data or damage gives one) can never apply:
@@ -137,13 +142,23 @@ void on_acks(self_ptr self) {
   drain(self);
 }
 
-bool pending(self_ptr self) {
+// Where this partition's channel stands now, in one snapshot.
+caf::expected<channel_position> position(self_ptr self) {
   auto& st = self->state;
   auto txn = st.cfg.env->read();
   if (!txn)
-    return false;
-  auto items = storage::outbox{st.outbox}.read(*txn, st.channel, 0, 1);
-  return items && !items->empty();
+    return txn.error();
+  storage::outbox box{st.outbox};
+  auto last = box.last_seq(*txn, st.channel);
+  if (!last)
+    return last.error();
+  auto first = box.read(*txn, st.channel, 0, 1);
+  if (!first)
+    return first.error();
+  channel_position out{*last, std::nullopt};
+  if (!first->empty())
+    out.first_left = first->front().seq;
+  return out;
 }
 
 gindex_actor::behavior_type gindex_main(self_ptr self, gindex_config cfg) {
@@ -166,11 +181,17 @@ gindex_actor::behavior_type gindex_main(self_ptr self, gindex_config cfg) {
   self->send(self, drain_atom::value);
   return {
       [self](partition_query& pq) -> caf::result<partition_result> {
+        // It needs the work committed before it arrived (a write acknowledged before it was sent
+        // is among it), not the work appended while it waits.
         auto& s = self->state;
-        if (!s.draining && !pending(self))
+        auto at = position(self);
+        if (!at)
+          return std::move(at.error());
+        auto through = apply_gate<waiting_query>::target(*at);
+        if (!through)
           return run_partition_query(*s.cfg.env, s.layout, s.entry->def(), pq);
         auto rp = self->make_response_promise<partition_result>();
-        s.waiting.push_back(waiting_query{std::move(pq), rp});
+        s.waiting.hold(*through, waiting_query{std::move(pq), rp});
         if (!s.draining)
           drain(self);
         return rp;
@@ -183,8 +204,7 @@ gindex_actor::behavior_type gindex_main(self_ptr self, gindex_config cfg) {
       [self](set_model& m) { self->state.entry = std::move(m.entry); },
       [self](stop_atom) {
         // CAF 0.17 tells no one about an undelivered promise: fail the queries held here.
-        for (auto& w : std::exchange(self->state.waiting, {}))
-          w.rp.deliver(make_error(errc::shutting_down, "the runtime is stopping"));
+        fail_waiting(self, make_error(errc::shutting_down, "the runtime is stopping"));
         self->quit();
       },
   };

@@ -5,8 +5,10 @@
 // changes to this partition's channel in the same transaction; this actor applies them (puts
 // and deletes are idempotent) and removes them from the outbox in one later transaction. It
 // drains when a writer nudges it and once at start, so after a crash at any point the index
-// agrees with the documents once the outbox is empty. Queries wait for a drain first, so a
-// query sees every write acknowledged before it was asked.
+// agrees with the documents once the outbox is empty. A query waits until the work committed
+// before it arrived is applied (through the channel's last sequence number at that moment,
+// apply_gate.hpp), so it sees every write acknowledged before it was asked; work appended while
+// it waits does not hold it up, so sustained writes cannot starve it.
 #pragma once
 
 #include <memory>

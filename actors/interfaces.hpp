@@ -100,7 +100,8 @@ using shard_actor = caf::typed_actor<
     caf::reacts_to<set_model>, caf::reacts_to<stop_atom>>;
 
 /// A partition of a global index of a user-scoped model: applies the index work its channel of
-/// the outbox holds (drain) and answers queries from its entries, after draining.
+/// the outbox holds (drain) and answers queries from its entries, once the work committed
+/// before each query arrived is applied.
 using gindex_actor = caf::typed_actor<caf::replies_to<partition_query>::with<partition_result>,
                                       caf::reacts_to<drain_atom>, caf::reacts_to<acks_atom>,
                                       caf::reacts_to<set_model>, caf::reacts_to<stop_atom>>;

@@ -29,6 +29,10 @@
 //   user_in      a userIn query over 10 random users; baseline: raw scans of their ranges;
 //   gindex       isPublic = true orderBy createdAt desc limit 20 over 1,000,000 documents of
 //                100,000 users; baseline: the same index range walked with raw LMDB.
+//   gindex under writes  the same query while 16 callers keep creating documents (the index
+//                partition's outbox is rarely empty: issue 9 item 4, a query waits only for the
+//                work committed before it); baseline: the same query on the idle store, in the
+//                same run.
 // --quick: 20,000 documents (CI smoke run); default: 1,000,000 (`make bench`).
 #include <atomic>
 #include <condition_variable>
@@ -595,6 +599,43 @@ samples gindex_queries(runtime& rt, int n, bool raw) {
   return lat;
 }
 
+// `n` gindex queries while `callers` keep one create each in flight; `writes_per_s` is the
+// create rate during the queries.
+samples gindex_queries_under_writes(runtime& rt, int n, int callers, int users,
+                                    double& writes_per_s) {
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> done{0};
+  std::atomic<uint64_t> failed{0};
+  std::atomic<int> in_flight{callers};
+  std::function<void(uint64_t)> issue = [&](uint64_t op) {
+    if (stop.load()) {
+      --in_flight;
+      return;
+    }
+    std::mt19937_64 rng{op + 5555};
+    rt.engine().create("UPost", make_user_post(rng, users), [&, op](caf::expected<value> r) {
+      if (!r)
+        ++failed;
+      ++done;
+      issue(op + static_cast<uint64_t>(callers));
+    });
+  };
+  for (int c = 0; c < callers; ++c)
+    issue(static_cast<uint64_t>(c));
+  while (done.load() < 1000) // writes under way
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  auto t0 = clock::now();
+  auto before = done.load();
+  auto lat = gindex_queries(rt, n, false);
+  writes_per_s = static_cast<double>(done.load() - before) / seconds_since(t0);
+  stop = true;
+  while (in_flight.load() > 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  if (failed > 0)
+    die("creates under queries", make_error(errc::internal, std::to_string(failed) + " failed"));
+  return lat;
+}
+
 void user_scoped_benchmarks(const options& opt) {
   constexpr int users = 100000;
   uint64_t creates = opt.quick ? 20000 : 300000;
@@ -636,6 +677,16 @@ void user_scoped_benchmarks(const options& opt) {
       .num("users", load_users_n)
       .num("docs", static_cast<double>(docs))
       .num("baseline_p50_us", raw_g.percentile(50))
+      .num("rss_mb", peak_rss_mb())
+      .print();
+  double writes_per_s = 0;
+  auto busy_g = gindex_queries_under_writes(*rt, qn, 16, load_users_n, writes_per_s);
+  line("gindex_public_created_desc_20_under_writes", 1e6 / busy_g.percentile(50),
+       busy_g.percentile(50), busy_g.percentile(99), "same_query_idle", 1e6 / eng_g.percentile(50))
+      .num("max_us", busy_g.percentile(100))
+      .num("writes_per_s", writes_per_s)
+      .num("concurrency", 16)
+      .num("baseline_p50_us", eng_g.percentile(50))
       .num("rss_mb", peak_rss_mb())
       .print();
 }

@@ -53,6 +53,17 @@ caf::expected<uint64_t> outbox::append(write_txn& txn, std::string_view channel,
   return seq;
 }
 
+caf::expected<uint64_t> outbox::last_seq(const read_txn& txn, std::string_view channel) const {
+  auto marker = txn.get(table_, channel_prefix(channel));
+  if (!marker)
+    return marker.error();
+  if (!*marker)
+    return uint64_t{0};
+  if ((*marker)->size() != 8)
+    return make_error(errc::corruption, "malformed outbox marker");
+  return read_u64(**marker);
+}
+
 caf::expected<std::vector<outbox_entry>> outbox::read(const read_txn& txn, std::string_view channel,
                                                       uint64_t after, size_t max) const {
   auto prefix = channel_prefix(channel);

@@ -47,6 +47,12 @@ public:
   /// The channels that hold entries, in order.
   caf::expected<std::vector<std::string>> channels(const read_txn& txn) const;
 
+  /// The sequence number of the last entry ever appended to `channel` as of `txn`'s snapshot
+  /// (0 when none was), whether or not it was removed since: every entry appended by a
+  /// transaction that committed before `txn` began has a number <= it. Cost: one lookup (the
+  /// channel's marker). Fails with `corruption` when the marker is malformed.
+  caf::expected<uint64_t> last_seq(const read_txn& txn, std::string_view channel) const;
+
   /// Number of entries in `channel`.
   caf::expected<size_t> depth(const read_txn& txn, std::string_view channel) const;
 

@@ -204,3 +204,53 @@ TEST_CASE("count tells pending work from markers and dead letters", "[storage][o
     CHECK(code_of(c.error()) == errc::corruption);
   }
 }
+
+TEST_CASE("last_seq names the last number appended, also after the channel drained",
+          "[storage][outbox]") {
+  fixture f;
+  writer w{*f.env};
+  auto last = [&](std::string_view channel) {
+    auto txn = f.env->read();
+    REQUIRE(txn);
+    auto seq = f.box.last_seq(*txn, channel);
+    REQUIRE(seq);
+    return *seq;
+  };
+  CHECK(last("a") == 0);
+  for (int i = 0; i < 3; ++i)
+    REQUIRE_FALSE(w.write([&](write_txn& txn) -> caf::error {
+      auto seq = f.box.append(txn, "a", "x");
+      return seq ? caf::none : seq.error();
+    }));
+  CHECK(last("a") == 3);
+  CHECK(last("b") == 0);
+  SECTION("a snapshot taken before an append does not see it") {
+    auto before = f.env->read();
+    REQUIRE(before);
+    REQUIRE_FALSE(w.write([&](write_txn& txn) -> caf::error {
+      auto seq = f.box.append(txn, "a", "x");
+      return seq ? caf::none : seq.error();
+    }));
+    CHECK(*f.box.last_seq(*before, "a") == 3);
+    CHECK(last("a") == 4);
+  }
+  SECTION("removing the entries keeps the number") {
+    REQUIRE_FALSE(w.write([&](write_txn& txn) -> caf::error {
+      auto n = f.box.remove_through(txn, "a", 3);
+      return n ? caf::none : n.error();
+    }));
+    CHECK(last("a") == 3);
+  }
+  SECTION("a malformed marker is corruption") {
+    REQUIRE_FALSE(w.write([&](write_txn& txn) -> caf::error {
+      std::string key;
+      append_key_string(key, "a");
+      return txn.put(f.env->get_table("outbox"), key, "short");
+    }));
+    auto txn = f.env->read();
+    REQUIRE(txn);
+    auto seq = f.box.last_seq(*txn, "a");
+    REQUIRE_FALSE(seq);
+    CHECK(code_of(seq.error()) == errc::corruption);
+  }
+}

@@ -252,7 +252,6 @@ bool cursor::move(MDB_cursor_op op, std::string_view key) {
 }
 
 caf::error cursor::fail(int rc, std::string_view what) const {
-  DEBROS_ASSERT(rc != 0);
   // A bad seek key is refused before LMDB touches the transaction (as in write_txn::put); any
   // other failure of a write cursor is its transaction's.
   if (txn_ == nullptr || rc == MDB_BAD_VALSIZE)

@@ -12,6 +12,7 @@
 #include "actors/engine.hpp"
 #include "actors/guarded.hpp"
 #include "actors/ids.hpp"
+#include "messages/assert.hpp"
 #include "messages/errc.hpp"
 
 namespace debros {
@@ -40,6 +41,7 @@ caf::expected<prepared> prepare(engine& eng, const model_entry& entry, std::vect
       problems.push_back(error_detail{where, where + ": " + message_of(shard.error())});
       continue;
     }
+    DEBROS_ASSERT(doc.find("id") != nullptr); // place() gives every document an id
     auto id = *doc.find("id");
     doc.as_object().set("createdAt", now);
     doc.as_object().set("updatedAt", now);

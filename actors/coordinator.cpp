@@ -15,6 +15,7 @@
 #include "actors/relations.hpp"
 #include "actors/reply.hpp"
 #include "actors/userdb_host.hpp"
+#include "messages/assert.hpp"
 #include "messages/errc.hpp"
 #include "messages/json.hpp"
 #include "storage/record.hpp"
@@ -248,9 +249,12 @@ void ask(self_ptr self, engine& eng, const std::shared_ptr<const model_entry>& e
   };
   switch (t.type) {
   case target::kind::shard:
+    // targets_of names shards and index partitions of this entry only.
+    DEBROS_ASSERT(t.index < entry->shards.size());
     self->request(entry->shards[t.index], eng.request_timeout(), pq).then(ok, bad);
     return;
   case target::kind::gindex:
+    DEBROS_ASSERT(t.index < entry->gindex.size());
     self->request(entry->gindex[t.index], eng.request_timeout(), pq).then(ok, bad);
     return;
   case target::kind::user:

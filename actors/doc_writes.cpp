@@ -7,6 +7,7 @@
 #include "actors/doc_keys.hpp"
 #include "actors/ids.hpp"
 #include "actors/placement.hpp"
+#include "messages/assert.hpp"
 #include "messages/errc.hpp"
 #include "messages/json.hpp"
 #include "storage/key_codec.hpp"
@@ -24,6 +25,14 @@ const value& field_of(const value& doc, const std::string& path) {
   return v != nullptr ? *v : null_value;
 }
 
+// The id of a document being planned. A new version passed validation (id is a non-empty
+// string); a stored one was checked when it was read (shard.cpp read_doc).
+const std::string& id_of(const value& doc) {
+  auto* id = doc.find("id");
+  DEBROS_ASSERT(id != nullptr && id->is_string() && !id->as_string().empty());
+  return id->as_string();
+}
+
 int64_t created_of(const value& doc) {
   auto* c = doc.find("createdAt");
   return c != nullptr && c->is_int() ? c->as_int() : 0;
@@ -37,7 +46,7 @@ std::vector<std::string> index_keys(const model_entry& e, const doc_place& place
   std::vector<std::string> out;
   if (place.user_scoped())
     return out;
-  auto& id = doc.find("id")->as_string();
+  auto& id = id_of(doc);
   auto created = created_of(doc);
   for (auto& f : e.indexed)
     out.push_back(doc_keys::index_key(e.id, place.shard, f, field_of(doc, f), created, id));
@@ -54,7 +63,7 @@ gindex_keys(const model_entry& e, const doc_place& place, const value& doc) {
   std::string owner = place.user;
   if (!place.user_scoped())
     storage::append_u16(owner, static_cast<uint16_t>(place.shard));
-  auto& id = doc.find("id")->as_string();
+  auto& id = id_of(doc);
   auto created = created_of(doc);
   for (auto& f : e.def().fields) {
     if (f.index != index_kind::global)
@@ -221,12 +230,14 @@ caf::error check_key_sizes(const write_plan& p) {
 caf::expected<write_plan> plan_create(const model_entry& e, const doc_place& place,
                                       const value& doc) {
   write_plan p;
-  p.id = doc.find("id")->as_string();
+  p.id = id_of(doc);
   p.doc_key = doc_key_of(e, place, p.id);
   auto rec = record_of(doc);
   if (!rec)
     return rec.error();
   p.record = std::move(*rec);
+  // apply_plan reads an empty record as a delete.
+  DEBROS_ASSERT(!p.record.empty() && static_cast<uint8_t>(p.record[0]) == storage::record_version);
   p.create = true;
   p.count_key = count_key_of(e, place);
   p.index_put = index_keys(e, place, doc);
@@ -249,12 +260,15 @@ caf::expected<write_plan> plan_create(const model_entry& e, const doc_place& pla
 caf::expected<write_plan> plan_update(const model_entry& e, const doc_place& place,
                                       const value& old_doc, const value& new_doc) {
   write_plan p;
-  p.id = new_doc.find("id")->as_string();
+  p.id = id_of(new_doc);
+  // An update keeps the id (next_version sets it from the stored document).
+  DEBROS_ASSERT(id_of(old_doc) == p.id);
   p.doc_key = doc_key_of(e, place, p.id);
   auto rec = record_of(new_doc);
   if (!rec)
     return rec.error();
   p.record = std::move(*rec);
+  DEBROS_ASSERT(!p.record.empty() && static_cast<uint8_t>(p.record[0]) == storage::record_version);
   // Only the entries that change: unchanged index keys and unique values stay untouched.
   auto changed = [](const std::vector<std::string>& from, const std::vector<std::string>& to) {
     std::vector<std::string> out;
@@ -296,7 +310,7 @@ caf::expected<write_plan> plan_update(const model_entry& e, const doc_place& pla
 
 write_plan plan_delete(const model_entry& e, const doc_place& place, const value& old_doc) {
   write_plan p;
-  p.id = old_doc.find("id")->as_string();
+  p.id = id_of(old_doc);
   p.doc_key = doc_key_of(e, place, p.id);
   p.count_key = count_key_of(e, place);
   p.index_del = index_keys(e, place, old_doc);
@@ -310,6 +324,12 @@ write_plan plan_delete(const model_entry& e, const doc_place& place, const value
 }
 
 caf::error apply_plan(storage::write_txn& txn, const doc_tables& t, const write_plan& p) {
+  // Before the write: a plan names its document, and its keys were checked against LMDB's
+  // limit when it was made (check_key_sizes; a delete's keys were stored, so they fit).
+  DEBROS_ASSERT(!p.id.empty() && !p.doc_key.empty());
+  DEBROS_ASSERT(p.doc_key.size() <= storage::key_bytes_max);
+  // A user database's owner is its user, who gets a users record on the first write.
+  DEBROS_ASSERT(p.user_record.empty() || !p.owner.empty());
   // Checks first: nothing changes before every check passed.
   if (p.create && !p.tombstone_key.empty()) {
     auto gone = txn.get(t.tombstones, p.tombstone_key);
@@ -360,15 +380,19 @@ caf::error apply_plan(storage::write_txn& txn, const doc_tables& t, const write_
   for (auto& k : p.index_del)
     if (auto gone = txn.del(t.index, k); !gone)
       return gone.error();
-  for (auto& k : p.index_put)
+  for (auto& k : p.index_put) {
+    DEBROS_ASSERT(!k.empty() && k.size() <= storage::key_bytes_max);
     if (auto err = txn.put(t.index, k, {}))
       return err;
+  }
   for (auto& k : p.unique_del)
     if (auto gone = txn.del(t.unique, k); !gone)
       return gone.error();
-  for (auto& c : p.unique_put)
+  for (auto& c : p.unique_put) {
+    DEBROS_ASSERT(!c.key.empty() && c.key.size() <= storage::key_bytes_max);
     if (auto err = txn.put(t.unique, c.key, p.id))
       return err;
+  }
   if (!p.owner_key.empty()) {
     if (p.create) {
       if (auto err = txn.put(t.owners, p.owner_key, p.owner))

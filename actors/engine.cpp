@@ -17,6 +17,7 @@
 #include "actors/relations.hpp"
 #include "actors/shard.hpp"
 #include "actors/userdb_host.hpp"
+#include "messages/assert.hpp"
 #include "messages/errc.hpp"
 #include "messages/names.hpp"
 #include "storage/key_codec.hpp"
@@ -372,6 +373,8 @@ void engine::send_to(const std::shared_ptr<const model_entry>& entry, const doc_
                                             entry, where.user, {std::move(op), std::move(done)}});
     return;
   }
+  // place() and locate() give shards of this model only (locate checks the owners entry).
+  DEBROS_ASSERT(where.shard < entry->shards.size());
   caf::anon_send(entry->shards[where.shard], local_call<Op, R>{std::move(op), std::move(done)});
 }
 
@@ -573,6 +576,8 @@ void engine::get_with(std::string model, std::string id, std::string user_hint,
                              [done = std::move(done)](caf::expected<relation_result> r) {
                                if (!r)
                                  return done(r.error());
+                               // One document in, one out (relations embedded).
+                               DEBROS_ASSERT(r->docs.size() == 1);
                                done(std::move(r->docs.front()));
                              }});
 }

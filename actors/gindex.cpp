@@ -13,6 +13,7 @@
 #include "actors/doc_writes.hpp"
 #include "actors/partition_scan.hpp"
 #include "actors/reply.hpp"
+#include "messages/assert.hpp"
 #include "messages/errc.hpp"
 #include "storage/outbox.hpp"
 
@@ -113,6 +114,8 @@ void drain(self_ptr self) {
       [ops = std::move(ops), poison = std::move(poison), last, table, channel,
        box](storage::write_txn& txn) -> caf::error {
         for (auto& op : ops) {
+          // Poison items were set aside above: what remains fits LMDB.
+          DEBROS_ASSERT(!op.key.empty() && op.key.size() <= storage::key_bytes_max);
           if (op.put) {
             if (auto err = txn.put(table, op.key, {}))
               return err;

@@ -2,6 +2,8 @@
 
 #include <iterator>
 
+#include "messages/assert.hpp"
+
 namespace debros {
 
 // -- generations ----------------------------------------------------------------------------------
@@ -138,6 +140,8 @@ bool erased_cache::is_current(const generation_snapshot& deps) const noexcept {
 }
 
 void erased_cache::unlink(lru_list::iterator it, lru_list& graveyard) {
+  // bytes_ is the sum of the charges of the listed entries: it cannot go below one of them.
+  DEBROS_ASSERT(bytes_ >= it->charge && index_.size() == lru_.size());
   bytes_ -= it->charge;
   index_.erase(std::string_view{it->key});
   graveyard.splice(graveyard.end(), lru_, it);
@@ -188,13 +192,16 @@ void erased_cache::put(std::string key, value_ptr value, size_t bytes, generatio
   lru_list graveyard;        // declared before the guard: destroyed after the lock is released
   std::lock_guard guard{mutex_};
   if (auto old = index_.find(node->key); old != index_.end())
-    unlink(old->second, graveyard);                  // a replacement, not an eviction
-  index_.emplace(std::string_view{node->key}, node); // may throw; nothing is half-done then
+    unlink(old->second, graveyard); // a replacement, not an eviction
+  // May throw; nothing is half-done then. Any entry under this key was unlinked above.
+  auto added = index_.emplace(std::string_view{node->key}, node).second;
+  DEBROS_ASSERT(added);
   lru_.splice(lru_.begin(), fresh, node);
   bytes_ += charge;
   insertions_.fetch_add(1, std::memory_order_relaxed);
   // The new entry fits on its own (checked above), so it is never the one evicted.
   while (lru_.size() > options_.entries_max || bytes_ > options_.bytes_max) {
+    DEBROS_ASSERT(lru_.size() > 1 && std::prev(lru_.end()) != node);
     unlink(std::prev(lru_.end()), graveyard);
     evictions_.fetch_add(1, std::memory_order_relaxed);
   }

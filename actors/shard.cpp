@@ -17,6 +17,7 @@
 #include "actors/partition_scan.hpp"
 #include "actors/placement.hpp"
 #include "actors/reply.hpp"
+#include "messages/assert.hpp"
 #include "messages/errc.hpp"
 #include "storage/record.hpp"
 
@@ -73,6 +74,13 @@ caf::expected<std::optional<value>> read_doc(self_ptr self, const std::string& i
   auto doc = storage::decode_record(**rec, "document " + def_of(self).name + "/" + id);
   if (!doc)
     return doc.error();
+  // After the read: the record is the document stored under this id (every write keeps the id,
+  // check_hooked_id). Writes plan from it (doc_writes.cpp asserts its id), so a damaged one is
+  // reported here, not dereferenced.
+  auto* stored_id = doc->is_object() ? doc->find("id") : nullptr;
+  if (stored_id == nullptr || !(*stored_id == value{id}))
+    return make_error(errc::corruption, "document " + def_of(self).name + "/" + id +
+                                            ": the stored record does not hold this id");
   return std::optional<value>{std::move(*doc)};
 }
 
@@ -93,8 +101,8 @@ void run_increments(self_ptr self, const std::string& id, std::vector<pending_in
 void release(self_ptr self, const std::string& id) {
   auto& st = self->state;
   auto it = st.busy.find(id);
-  if (it == st.busy.end())
-    return;
+  // submit() marked the document busy and only this release, once per write, clears it.
+  DEBROS_ASSERT(it != st.busy.end());
   auto waiting = std::move(it->second);
   st.busy.erase(it);
   size_t i = 0;
@@ -118,7 +126,9 @@ void nudge_indexes(self_ptr self, const std::vector<std::pair<std::string, std::
 void submit(self_ptr self, write_plan plan, std::function<void(const caf::error&)> on_commit) {
   auto& st = self->state;
   auto id = plan.id;
-  st.busy.try_emplace(id);
+  // One write per document at a time: every caller checked is_busy first, in this message.
+  auto [busy_entry, fresh] = st.busy.try_emplace(id);
+  DEBROS_ASSERT(fresh && busy_entry->second.empty());
   auto token = st.next_token++;
   st.pending.emplace(token, [self, id, work = plan.outbox,
                              on_commit = std::move(on_commit)](const caf::error& err) {
@@ -294,6 +304,8 @@ void do_create(self_ptr self, doc_create op, reply<value> r) {
 caf::expected<value> next_version(const value& old_doc, const value& fields, bool replace) {
   if (!fields.is_object())
     return make_error(errc::invalid_argument, "the fields must be a JSON object");
+  // read_doc checked it on the stored document.
+  DEBROS_ASSERT(old_doc.find("id") != nullptr && old_doc.find("id")->is_string());
   auto& id = old_doc.find("id")->as_string();
   if (auto* given = fields.find("id"); given != nullptr && !(*given == value{id}))
     return make_error(errc::invalid_argument, "id cannot change (document " + id + ")");
@@ -312,7 +324,9 @@ caf::expected<value> next_version(const value& old_doc, const value& fields, boo
       obj.set(k, v);
   }
   obj.set("id", id);
-  obj.set("createdAt", *old_doc.find("createdAt"));
+  // Kept when stored. Not asserted: nothing requires it, and a before-hook may remove it.
+  if (auto* created = old_doc.find("createdAt"))
+    obj.set("createdAt", *created);
   obj.set("updatedAt", now_ms());
   if (old_user != nullptr)
     obj.set("userId", *old_user);
@@ -527,6 +541,7 @@ void nudge_indexes(self_ptr self, const std::vector<std::pair<std::string, std::
   std::vector<bool> told(gindex.size(), false);
   for (auto& [channel, payload] : work) {
     auto slash = channel.rfind('/');
+    DEBROS_ASSERT(slash != std::string::npos); // gindex_channel: "gidx/MODEL/PARTITION"
     auto p = static_cast<size_t>(std::stoul(channel.substr(slash + 1)));
     if (p < gindex.size() && !told[p]) {
       told[p] = true;
@@ -549,6 +564,10 @@ caf::expected<value> do_get(self_ptr self, const doc_get& op) {
 // -- behavior ----------------------------------------------------------------------------------
 
 shard_actor::behavior_type shard_main(self_ptr self, shard_config cfg) {
+  // The runtime (or a user database's host) gives every shard its model, store and writer;
+  // the handlers dereference them without checking.
+  DEBROS_ASSERT(cfg.entry != nullptr && cfg.entry->model != nullptr && cfg.entry->ext != nullptr);
+  DEBROS_ASSERT(cfg.env != nullptr && cfg.writer != nullptr);
   auto& st = self->state;
   st.entry = cfg.entry;
   auto& env = *cfg.env;
@@ -624,6 +643,7 @@ shard_actor::behavior_type shard_main(self_ptr self, shard_config cfg) {
       },
       [self](acks_atom) { on_acks(self); },
       [self](set_model& m) {
+        DEBROS_ASSERT(m.entry != nullptr && m.entry->id == self->state.entry->id);
         self->state.entry = std::move(m.entry);
         if (!self->state.cfg.place.user_scoped())
           self->state.layout.indexed = self->state.entry->indexed;

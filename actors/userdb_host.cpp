@@ -10,6 +10,7 @@
 
 #include "actors/catalog.hpp"
 #include "actors/shard.hpp"
+#include "messages/assert.hpp"
 
 namespace debros {
 
@@ -37,11 +38,13 @@ using self_ptr = caf::stateful_actor<host_state>*;
 
 void passivate(self_ptr self, std::unordered_map<std::string, live_db>::iterator i) {
   auto& st = self->state;
+  DEBROS_ASSERT(i != st.live.end() && i->second.inflight == 0);
   self->send(i->second.actor, stop_atom::value);
   st.lru.erase(i->second.lru);
   st.live.erase(i);
   st.cfg.stats->live.fetch_sub(1);
   st.cfg.stats->passivations.fetch_add(1);
+  DEBROS_ASSERT(st.lru.size() == st.live.size());
 }
 
 // Passivates idle actors, least recently used first, until at most `keep` remain (actors
@@ -52,9 +55,13 @@ void shrink_to(self_ptr self, size_t keep) {
     return;
   auto excess = st.live.size() - keep;
   std::vector<std::string> victims;
-  for (auto it = st.lru.rbegin(); it != st.lru.rend() && victims.size() < excess; ++it)
-    if (st.live.find(*it)->second.inflight == 0)
+  for (auto it = st.lru.rbegin(); it != st.lru.rend() && victims.size() < excess; ++it) {
+    // The LRU list holds exactly the keys of the live actors.
+    auto live = st.live.find(*it);
+    DEBROS_ASSERT(live != st.live.end());
+    if (live->second.inflight == 0)
       victims.push_back(*it);
+  }
   for (auto& key : victims)
     passivate(self, st.live.find(key));
 }
@@ -66,16 +73,17 @@ shard_actor& acquire(self_ptr self, const std::shared_ptr<const model_entry>& en
   auto key = std::to_string(entry->id) + "/" + user;
   auto i = st.live.find(key);
   if (i == st.live.end()) {
+    DEBROS_ASSERT(st.cfg.live_max > 0); // engine::start_hosts gives each host at least one
     if (st.live.size() >= st.cfg.live_max)
       shrink_to(self, st.cfg.live_max - 1);
     shard_config sc{
         entry, doc_place{0, user}, st.cfg.env, st.cfg.writer, caf::actor_cast<caf::actor>(self),
         key,   st.cfg.gens};
     st.lru.push_front(key);
-    i = st.live
-            .emplace(key, live_db{spawn_shard(self->system(), std::move(sc)), entry, 0,
-                                  clock::now(), st.lru.begin()})
-            .first;
+    auto [added, fresh] = st.live.emplace(key, live_db{spawn_shard(self->system(), std::move(sc)),
+                                                       entry, 0, clock::now(), st.lru.begin()});
+    DEBROS_ASSERT(fresh && st.lru.size() == st.live.size());
+    i = added;
     self->monitor(i->second.actor); // a failed database is forgotten (on_down)
     auto now_live = st.cfg.stats->live.fetch_add(1) + 1;
     st.cfg.stats->activations.fetch_add(1);

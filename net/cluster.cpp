@@ -15,6 +15,7 @@
 #include "caf/typed_event_based_actor.hpp"
 
 #include "actors/runtime.hpp"
+#include "messages/assert.hpp"
 #include "messages/errc.hpp"
 
 namespace debros::net {
@@ -96,6 +97,7 @@ struct member_state {
 
 member_actor::behavior_type member_main(member_actor::stateful_pointer<member_state> self,
                                         std::shared_ptr<peer_table> peers) {
+  DEBROS_ASSERT(peers != nullptr); // shared with the node's cluster object, which outlives us
   self->set_down_handler([self, peers](const caf::down_msg& dm) {
     auto i = self->state.watched.find(dm.source);
     if (i == self->state.watched.end())

@@ -1,6 +1,7 @@
 // WebSocket sessions of the gateway (see websocket.hpp).
 #include <deque>
 
+#include "messages/assert.hpp"
 #include "net/gateway_session.hpp"
 
 namespace debros::net::detail {
@@ -85,11 +86,15 @@ private:
   }
 
   void write_next() {
+    // One write in flight, of the frame at the front: enqueue starts it when the queue was
+    // empty, the completion of the previous write when more wait.
+    DEBROS_ASSERT(!out_.empty());
     ws_.text(true);
     auto self = this->shared_from_this();
     ws_.async_write(asio::buffer(out_.front()), [self](beast::error_code ec, size_t) {
       if (ec)
         return self->finish();
+      DEBROS_ASSERT(!self->out_.empty()); // the frame just written is still queued
       self->out_.pop_front();
       if (!self->out_.empty())
         self->write_next();

@@ -10,6 +10,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "messages/assert.hpp"
 #include "messages/errc.hpp"
 
 namespace debros::storage {
@@ -81,6 +82,7 @@ read_txn::~read_txn() {
 }
 
 caf::expected<std::optional<std::string_view>> read_txn::get(table t, std::string_view key) const {
+  DEBROS_ASSERT(txn_ != nullptr); // not moved from
   std::string_view out;
   int rc = do_get(txn_, t, key, out);
   if (rc == MDB_NOTFOUND)
@@ -91,6 +93,7 @@ caf::expected<std::optional<std::string_view>> read_txn::get(table t, std::strin
 }
 
 caf::expected<cursor> read_txn::open_cursor(table t) const {
+  DEBROS_ASSERT(txn_ != nullptr);
   MDB_cursor* c;
   if (int rc = mdb_cursor_open(txn_, t.dbi, &c); rc != 0)
     return from_mdb(rc, "open cursor");
@@ -116,12 +119,15 @@ write_txn::~write_txn() {
 }
 
 caf::error write_txn::fail(int rc, std::string_view what) const {
+  // Only a failure breaks the transaction; rc 0 here would report an error and commit anyway.
+  DEBROS_ASSERT(rc != 0);
   if (rc_ == 0)
     rc_ = rc;
   return from_mdb(rc, what);
 }
 
 caf::expected<std::optional<std::string_view>> write_txn::get(table t, std::string_view key) const {
+  DEBROS_ASSERT(txn_ != nullptr); // not committed, aborted or moved from
   std::string_view out;
   int rc = do_get(txn_, t, key, out);
   if (rc == MDB_NOTFOUND)
@@ -132,6 +138,7 @@ caf::expected<std::optional<std::string_view>> write_txn::get(table t, std::stri
 }
 
 caf::error write_txn::put(table t, std::string_view key, std::string_view val, unsigned flags) {
+  DEBROS_ASSERT(txn_ != nullptr);
   MDB_val k = to_val(key);
   MDB_val v = to_val(val);
   int rc = mdb_put(txn_, t.dbi, &k, &v, flags);
@@ -150,6 +157,7 @@ caf::error write_txn::put(table t, std::string_view key, std::string_view val, u
 }
 
 caf::expected<bool> write_txn::del(table t, std::string_view key) {
+  DEBROS_ASSERT(txn_ != nullptr);
   MDB_val k = to_val(key);
   int rc = mdb_del(txn_, t.dbi, &k, nullptr);
   if (rc == 0) {
@@ -162,6 +170,7 @@ caf::expected<bool> write_txn::del(table t, std::string_view key) {
 }
 
 caf::expected<cursor> write_txn::open_cursor(table t) const {
+  DEBROS_ASSERT(txn_ != nullptr);
   MDB_cursor* c;
   if (int rc = mdb_cursor_open(txn_, t.dbi, &c); rc != 0)
     return fail(rc, "open cursor");
@@ -224,10 +233,13 @@ cursor::~cursor() {
 }
 
 bool cursor::move(MDB_cursor_op op, std::string_view key) {
+  DEBROS_ASSERT(c_ != nullptr); // not moved from
   MDB_val k = to_val(key);
   MDB_val v{0, nullptr};
   int rc = mdb_cursor_get(c_, &k, &v, op);
   if (rc == 0) {
+    // After a read: LMDB stores no empty key, so every entry has one (callers parse it).
+    DEBROS_ASSERT(k.mv_size > 0 && k.mv_data != nullptr);
     valid_ = true;
     key_ = from_val(k);
     val_ = from_val(v);
@@ -276,6 +288,8 @@ bool cursor::seek_before(std::string_view key) {
 }
 
 caf::error cursor::put_current(std::string_view val) {
+  // Writes where the cursor stands: it must stand on an entry (key_ is that entry's key).
+  DEBROS_ASSERT(c_ != nullptr && valid_);
   MDB_val k = to_val(key_);
   MDB_val v = to_val(val);
   if (int rc = mdb_cursor_put(c_, &k, &v, MDB_CURRENT); rc != 0)
@@ -286,6 +300,7 @@ caf::error cursor::put_current(std::string_view val) {
 }
 
 caf::error cursor::del_current() {
+  DEBROS_ASSERT(c_ != nullptr && valid_);
   if (int rc = mdb_cursor_del(c_, 0); rc != 0)
     return fail(rc, "cursor delete");
   if (txn_ != nullptr)
@@ -461,7 +476,10 @@ void environment::enter_reader() const {
 }
 
 void environment::leave_reader() const noexcept {
-  if (readers_.fetch_sub(1) == 1 && resizing_.load()) {
+  auto before = readers_.fetch_sub(1);
+  // Every leave pairs with an enter: fewer would let grow() remap under an open reader.
+  DEBROS_ASSERT(before > 0);
+  if (before == 1 && resizing_.load()) {
     std::lock_guard<std::mutex> guard{gate_mtx_};
     gate_cv_.notify_all();
   }
@@ -488,6 +506,7 @@ caf::expected<read_txn> environment::read() {
 }
 
 void environment::release(MDB_txn* txn) noexcept {
+  DEBROS_ASSERT(txn != nullptr);
   mdb_txn_reset(txn);
   {
     std::lock_guard<std::mutex> guard{pool_mtx_};

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "messages/assert.hpp"
 #include "messages/errc.hpp"
 
 namespace debros::storage {
@@ -61,6 +62,7 @@ void append_u16(std::string& out, uint16_t x) {
 }
 
 uint64_t read_u64(std::string_view in) noexcept {
+  DEBROS_ASSERT(in.size() >= 8); // every caller checks the length of what it read
   uint64_t x = 0;
   for (int i = 0; i < 8; ++i)
     x = (x << 8) | static_cast<unsigned char>(in[i]);
@@ -68,6 +70,7 @@ uint64_t read_u64(std::string_view in) noexcept {
 }
 
 uint32_t read_u32(std::string_view in) noexcept {
+  DEBROS_ASSERT(in.size() >= 4);
   uint32_t x = 0;
   for (int i = 0; i < 4; ++i)
     x = (x << 8) | static_cast<unsigned char>(in[i]);
@@ -75,6 +78,7 @@ uint32_t read_u32(std::string_view in) noexcept {
 }
 
 uint16_t read_u16(std::string_view in) noexcept {
+  DEBROS_ASSERT(in.size() >= 2);
   return static_cast<uint16_t>((static_cast<unsigned char>(in[0]) << 8) |
                                static_cast<unsigned char>(in[1]));
 }
@@ -100,6 +104,8 @@ void append_key_int(std::string& out, int64_t x) {
   if (d >= two63 || static_cast<int64_t>(d) > x)
     d = std::nextafter(d, -INFINITY);
   auto residual = static_cast<uint64_t>(x - static_cast<int64_t>(d));
+  // The bound argued above: a residual past 16 bits would be truncated and misorder the key.
+  DEBROS_ASSERT(residual <= 0xffff);
   append_number(out, d, static_cast<uint16_t>(residual));
 }
 

@@ -1,5 +1,6 @@
 #include "storage/outbox.hpp"
 
+#include "messages/assert.hpp"
 #include "messages/errc.hpp"
 #include "storage/key_codec.hpp"
 
@@ -48,7 +49,11 @@ caf::expected<uint64_t> outbox::append(write_txn& txn, std::string_view channel,
   append_u64(seq_bytes, seq);
   if (auto err = txn.put(table_, prefix, seq_bytes))
     return err;
-  if (auto err = txn.put(table_, entry_key(prefix, seq), payload))
+  // Before the write: the entry's key reads back as this channel's entry `seq`.
+  auto key = entry_key(prefix, seq);
+  uint64_t written = 0;
+  DEBROS_ASSERT(entry_seq(key, prefix, written) && written == seq);
+  if (auto err = txn.put(table_, key, payload))
     return err;
   return seq;
 }
@@ -75,6 +80,9 @@ caf::expected<std::vector<outbox_entry>> outbox::read(const read_txn& txn, std::
     uint64_t seq;
     if (!entry_seq(c->key(), prefix, seq))
       break;
+    // After the read: entries come in increasing order, after the one asked for (big-endian
+    // sequence numbers sort as numbers).
+    DEBROS_ASSERT(seq > after && (out.empty() || seq > out.back().seq));
     out.push_back(outbox_entry{seq, std::string{c->val()}});
   }
   if (c->error())

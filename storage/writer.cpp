@@ -5,6 +5,7 @@
 #include <exception>
 #include <future>
 
+#include "messages/assert.hpp"
 #include "messages/errc.hpp"
 
 namespace debros::storage {
@@ -20,6 +21,8 @@ writer::~writer() {
 }
 
 void writer::submit(apply_fn apply, done_fn done) {
+  // Both run on the writer thread, far from the caller: an empty one would fail there.
+  DEBROS_ASSERT(apply && done);
   std::unique_lock<std::mutex> guard{mtx_};
   if (stopping_) {
     guard.unlock();
@@ -120,6 +123,7 @@ caf::error apply_one(const writer::apply_fn& apply, write_txn& txn) {
 } // namespace
 
 void writer::run_batch(std::deque<request>& batch) {
+  DEBROS_ASSERT(!batch.empty() && batch.size() <= opts_.max_batch_requests);
   auto n = batch.size();
   std::vector<caf::error> results(n);
   std::vector<char> excluded(n, 0);
@@ -197,6 +201,8 @@ void writer::run_batch(std::deque<request>& batch) {
 }
 
 void writer::finish(std::deque<request>& batch, std::vector<caf::error>& results) {
+  // One result per request: each completion runs exactly once.
+  DEBROS_ASSERT(results.size() == batch.size());
   auto n = batch.size();
   requests_.fetch_add(n, std::memory_order_relaxed);
   if (n > largest_batch_.load(std::memory_order_relaxed))

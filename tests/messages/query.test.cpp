@@ -1151,6 +1151,86 @@ TEST_CASE("cursors round trip and refuse anything else", "[messages][query]") {
   }
 }
 
+namespace {
+
+// Hex digits (spaces allowed between bytes) to bytes, for the golden cursors below.
+std::string unhex(std::string_view h) {
+  std::string out;
+  std::string digits;
+  for (char c : h)
+    if (c != ' ')
+      digits += c;
+  for (size_t i = 0; i + 1 < digits.size(); i += 2)
+    out += static_cast<char>(std::stoi(digits.substr(i, 2), nullptr, 16));
+  return out;
+}
+
+} // namespace
+
+// Cursors are handed to clients, who send them back, possibly to a node of a newer build: if a
+// literal here changes, every cursor issued before the change stops working. Each case holds the
+// documented layout twice, written by hand: the msgpack body (hex) of [orderBy, tuple], where
+// orderBy is [[path, "asc" | "desc"], ...] and tuple is the sort values then the id, and the
+// unpadded base64url text of that body. The layout carries no version byte: a change of layout
+// would have to add one (and keep decoding these literals), so there is no older layout to test.
+TEST_CASE("cursors are byte-for-byte the documented layout", "[messages][query][golden]") {
+  struct golden {
+    std::string_view name;
+    std::vector<sort_key> keys;
+    std::vector<value> tuple;
+    std::string_view body_hex;
+    std::string_view text;
+  };
+  std::vector<golden> cases{
+      {"an integer (uint64 form, above 2^32)",
+       {{"n", false}},
+       {value{int64_t{1700000000001}}, value{"p1"}},
+       "92 91 92 a1 6e a3 61 73 63 92 cf 00 00 01 8b cf e5 68 01 a2 70 31",
+       "kpGSoW6jYXNjks8AAAGLz-VoAaJwMQ"},
+      {"a real (always float64), descending",
+       {{"score", true}},
+       {value{2.5}, value{"p2"}},
+       "92 91 92 a5 73 63 6f 72 65 a4 64 65 73 63 92 cb 40 04 00 00 00 00 00 00 a2 70 32",
+       "kpGSpXNjb3JlpGRlc2OSy0AEAAAAAAAAonAy"},
+      {"a string (UTF-8 bytes as they are)",
+       {{"title", false}},
+       {value{"Hello \xc3\xa9"}, value{"p3"}},
+       "92 91 92 a5 74 69 74 6c 65 a3 61 73 63 92 a8 48 65 6c 6c 6f 20 c3 a9 a2 70 33",
+       "kpGSpXRpdGxlo2FzY5KoSGVsbG8gw6micDM"},
+      {"a boolean",
+       {{"done", false}},
+       {value{true}, value{"p4"}},
+       "92 91 92 a4 64 6f 6e 65 a3 61 73 63 92 c3 a2 70 34",
+       "kpGSpGRvbmWjYXNjksOicDQ"},
+      {"a null (a missing field)",
+       {{"gone", true}},
+       {value{}, value{"p5"}},
+       "92 91 92 a4 67 6f 6e 65 a4 64 65 73 63 92 c0 a2 70 35",
+       "kpGSpGdvbmWkZGVzY5LAonA1"},
+      {"several keys: a negative integer, false and a real",
+       {{"a", false}, {"b", true}, {"c", false}},
+       {value{int64_t{-3}}, value{false}, value{0.5}, value{"p6"}},
+       "92 93 92 a1 61 a3 61 73 63 92 a1 62 a4 64 65 73 63 92 a1 63 a3 61 73 63"
+       " 94 fd c2 cb 3f e0 00 00 00 00 00 00 a2 70 36",
+       "kpOSoWGjYXNjkqFipGRlc2OSoWOjYXNjlP3Cyz_gAAAAAAAAonA2"},
+  };
+  for (auto& c : cases) {
+    INFO(c.name);
+    // The two literals agree (the test's own base64url, not the code under test).
+    REQUIRE(base64url(unhex(c.body_hex)) == c.text);
+    SECTION(std::string{"encoding gives the literal: "} + std::string{c.name}) {
+      CHECK(encode_cursor(c.tuple, c.keys) == c.text);
+    }
+    SECTION(std::string{"decoding the literal gives the values: "} + std::string{c.name}) {
+      auto decoded = decode_cursor(c.text, c.keys);
+      REQUIRE(decoded);
+      REQUIRE(decoded->size() == c.tuple.size());
+      for (size_t i = 0; i < c.tuple.size(); ++i)
+        CHECK(identical((*decoded)[i], c.tuple[i]));
+    }
+  }
+}
+
 // -- aggregates --------------------------------------------------------------------------------
 
 namespace {

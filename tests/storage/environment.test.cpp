@@ -9,6 +9,7 @@
 #include "messages/errc.hpp"
 #include "storage/environment.hpp"
 #include "storage/writer.hpp"
+#include "tests/support/in_child.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace debros;
@@ -295,4 +296,36 @@ TEST_CASE("an environment fsyncs every commit unless told otherwise",
     opts.sync = durability::process;
     CHECK((flags_of(opts) & MDB_NOSYNC) != 0);
   }
+}
+
+// put_current and del_current write where the cursor stands; on a cursor that stands nowhere
+// LMDB would pick an entry or refuse, depending on its history. A programmer error: it aborts.
+TEST_CASE("writing through a cursor that stands on no entry aborts",
+          "[storage][environment][assert]") {
+  test::temp_dir dir;
+  auto run = [&](bool position) {
+    return test::in_child([&] {
+      auto env = environment::open(small_env(dir.path()));
+      if (!env)
+        _exit(3);
+      auto t = (*env)->get_table("t");
+      auto txn = (*env)->begin_write();
+      if (!txn || txn->put(t, "k", "v"))
+        _exit(4);
+      auto c = txn->open_cursor(t);
+      if (!c)
+        _exit(5);
+      if (position && !c->first())
+        _exit(6);
+      if (c->del_current())
+        _exit(7);
+    });
+  };
+  auto bad = run(false);
+  CHECK(bad.aborted());
+  CHECK_THAT(bad.err, Catch::Contains("environment.cpp") && Catch::Contains("valid_"));
+  // The same steps on a positioned cursor end normally.
+  auto good = run(true);
+  CHECK(WIFEXITED(good.status));
+  CHECK(WEXITSTATUS(good.status) == 0);
 }

@@ -6,6 +6,7 @@
 
 #include "messages/errc.hpp"
 #include "storage/key_codec.hpp"
+#include "tests/support/in_child.hpp"
 #include "tests/support/random_values.hpp"
 
 using namespace debros;
@@ -182,4 +183,17 @@ TEST_CASE("key encodings are byte-for-byte the documented layout", "[storage][ke
                       "0a0b0c0d"
                       "feff");
   CHECK(hex(prefix_end("a\xff")) == "62");
+}
+
+// A caller that reads a fixed-width integer checks the length first (bytes from disk that are
+// too short are corruption, reported): reading too few bytes is a programmer error and aborts.
+TEST_CASE("a fixed-width read of too few bytes aborts, naming the check",
+          "[storage][keys][assert]") {
+  auto out = test::in_child([] { static_cast<void>(read_u64(std::string_view{"1234567"})); });
+  CHECK(out.aborted());
+  CHECK_THAT(out.err, Catch::Contains("key_codec.cpp") && Catch::Contains("in.size() >= 8"));
+  // Enough bytes: no abort.
+  auto fine = test::in_child([] { static_cast<void>(read_u16(std::string_view{"12"})); });
+  CHECK(WIFEXITED(fine.status));
+  CHECK(fine.err.empty());
 }

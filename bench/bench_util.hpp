@@ -224,26 +224,30 @@ inline int measured_runs(bool quick) {
   return quick ? 3 : 5;
 }
 
-/// Runs a measurement and its baseline in alternating rounds: one warm-up round (both run, the
-/// figures are dropped), then `runs` rounds of one run each. The order flips every round (the
-/// measurement first in even rounds) so that a slow phase of this shared machine hits both
-/// sides alike. Each function does one complete run (its own fresh store where it writes).
+/// Runs several measurements in rounds: one warm-up round (every measurement runs once, the
+/// figures are dropped), then `runs` rounds in which each runs once. The order reverses every
+/// round (as given in even rounds) so that a slow phase of this shared machine hits every
+/// measurement alike, baselines included. Each function does one complete run (with its own
+/// fresh store where it writes). Returns the series in the order of `measurements`.
+inline std::vector<run_series>
+rounds(int runs, const std::vector<std::function<run_figures()>>& measurements) {
+  std::vector<run_series> out(measurements.size());
+  for (auto& m : measurements)
+    m();
+  for (int i = 0; i < runs; ++i)
+    for (size_t k = 0; k < measurements.size(); ++k) {
+      auto at = i % 2 == 0 ? k : measurements.size() - 1 - k;
+      out[at].runs.push_back(measurements[at]());
+    }
+  return out;
+}
+
+/// rounds() of a measurement and its baseline: {measurement, baseline}.
 inline std::pair<run_series, run_series> interleaved(int runs,
                                                      const std::function<run_figures()>& measure,
                                                      const std::function<run_figures()>& baseline) {
-  std::pair<run_series, run_series> out;
-  measure();
-  baseline();
-  for (int i = 0; i < runs; ++i) {
-    if (i % 2 == 0) {
-      out.first.runs.push_back(measure());
-      out.second.runs.push_back(baseline());
-    } else {
-      out.second.runs.push_back(baseline());
-      out.first.runs.push_back(measure());
-    }
-  }
-  return out;
+  auto r = rounds(runs, {measure, baseline});
+  return {std::move(r[0]), std::move(r[1])};
 }
 
 /// Adds a measurement and its same-run baseline to `out`: the medians (ops_per_s, p50_us,

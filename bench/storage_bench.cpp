@@ -213,14 +213,14 @@ struct batch_figures {
 int main(int argc, char** argv) {
   options opt{argc, argv};
   int runs = measured_runs(opt.quick);
-  uint64_t fsync_n = opt.quick ? 500 : 10000;
+  uint64_t fsync_n = opt.quick ? 200 : 10000;
   uint64_t single_n = opt.quick ? 20000 : 1000000;
   auto group_n = [&](keys kp, int writers) -> uint64_t {
     if (writers == 1)
-      return opt.quick ? 500 : 10000;
+      return opt.quick ? 200 : 10000;
     if (writers == 8 || kp == keys::random)
-      return opt.quick ? 5000 : 200000;
-    return opt.quick ? 10000 : 500000;
+      return opt.quick ? 2000 : 200000;
+    return opt.quick ? 5000 : 500000;
   };
   auto to_figures = [](const result& r) { return run_figures{r.ops_per_s, r.p50_us, r.p99_us}; };
   for (keys kp : {keys::sequential, keys::random}) {

@@ -81,7 +81,8 @@ run: deps
 	@$(MAKE) --no-print-directory build
 	@scripts/run-node.sh $(ARGS)
 
-# deps + build + the benchmarks at full size (JSON lines on stdout).
+# deps + build + the benchmarks at full size (JSON lines on stdout; each figure is the median of
+# 5 runs after a warm-up, see bench/README.md).
 bench: deps
 	@$(MAKE) --no-print-directory build
 	@scripts/run-benchmarks.sh

@@ -1,4 +1,5 @@
-// Shared helpers of the benchmark programs: JSON-line output, percentiles, peak RSS, options.
+// Shared helpers of the benchmark programs: JSON-line output, percentiles, peak RSS, options,
+// and repeated runs (a warm-up, then N measured runs; every figure reported is the median).
 #pragma once
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -78,6 +80,20 @@ public:
     else
       std::snprintf(buf, sizeof buf, "%.17g", v);
     body_ += buf;
+    return *this;
+  }
+  /// An array of numbers, each printed as num() prints one.
+  json_line& nums(std::string_view k, const std::vector<double>& vs) {
+    key(k);
+    body_ += '[';
+    for (size_t i = 0; i < vs.size(); ++i) {
+      if (i > 0)
+        body_ += ',';
+      json_line one;
+      one.num("", vs[i]);
+      body_ += one.body_.substr(3); // drop the key: "":
+    }
+    body_ += ']';
     return *this;
   }
   json_line& boolean(std::string_view k, bool v) {
@@ -163,6 +179,96 @@ struct options {
     return p.string();
   }
 };
+
+/// The median of `xs` (the mean of the middle two for an even count); 0 when empty.
+inline double median(std::vector<double> xs) {
+  if (xs.empty())
+    return 0;
+  std::sort(xs.begin(), xs.end());
+  auto mid = xs.size() / 2;
+  return xs.size() % 2 == 1 ? xs[mid] : (xs[mid - 1] + xs[mid]) / 2;
+}
+
+/// The figures of one measured run; p50_us and p99_us are 0 when a run has no latency samples.
+struct run_figures {
+  double ops_per_s = 0;
+  double p50_us = 0;
+  double p99_us = 0;
+};
+
+/// The measured runs of one measurement. Every figure a line reports is the median over the
+/// runs (each run's own p50 and p99, then their medians), so one lucky or unlucky run moves
+/// nothing, and a goal is judged on the medians only.
+struct run_series {
+  std::vector<run_figures> runs;
+
+  std::vector<double> ops() const { return pick(&run_figures::ops_per_s); }
+  std::vector<double> p50s() const { return pick(&run_figures::p50_us); }
+  std::vector<double> p99s() const { return pick(&run_figures::p99_us); }
+  double ops_median() const { return median(ops()); }
+  double p50_median() const { return median(p50s()); }
+  double p99_median() const { return median(p99s()); }
+
+private:
+  std::vector<double> pick(double run_figures::*f) const {
+    std::vector<double> out;
+    for (auto& r : runs)
+      out.push_back(r.*f);
+    return out;
+  }
+};
+
+/// Measured runs per measurement: 5 at full size (`make bench`), 3 with --quick (CI smoke runs;
+/// lines say how many in "runs").
+inline int measured_runs(bool quick) {
+  return quick ? 3 : 5;
+}
+
+/// Runs several measurements in rounds: one warm-up round (every measurement runs once, the
+/// figures are dropped), then `runs` rounds in which each runs once. The order reverses every
+/// round (as given in even rounds) so that a slow phase of this shared machine hits every
+/// measurement alike, baselines included. Each function does one complete run (with its own
+/// fresh store where it writes). Returns the series in the order of `measurements`.
+inline std::vector<run_series>
+rounds(int runs, const std::vector<std::function<run_figures()>>& measurements) {
+  std::vector<run_series> out(measurements.size());
+  for (auto& m : measurements)
+    m();
+  for (int i = 0; i < runs; ++i)
+    for (size_t k = 0; k < measurements.size(); ++k) {
+      auto at = i % 2 == 0 ? k : measurements.size() - 1 - k;
+      out[at].runs.push_back(measurements[at]());
+    }
+  return out;
+}
+
+/// rounds() of a measurement and its baseline: {measurement, baseline}.
+inline std::pair<run_series, run_series> interleaved(int runs,
+                                                     const std::function<run_figures()>& measure,
+                                                     const std::function<run_figures()>& baseline) {
+  auto r = rounds(runs, {measure, baseline});
+  return {std::move(r[0]), std::move(r[1])};
+}
+
+/// Adds a measurement and its same-run baseline to `out`: the medians (ops_per_s, p50_us,
+/// p99_us; baseline_ops_per_s, baseline_p50_us, baseline_p99_us), every run's throughput
+/// (ops_per_s_runs, baseline_ops_per_s_runs), the number of runs and `ratio`, the median
+/// throughput over the baseline's median throughput.
+inline json_line& add_runs(json_line& out, const run_series& m, std::string_view baseline,
+                           const run_series& b) {
+  double base = b.ops_median();
+  return out.num("runs", static_cast<double>(m.runs.size()))
+      .num("ops_per_s", m.ops_median())
+      .num("p50_us", m.p50_median())
+      .num("p99_us", m.p99_median())
+      .nums("ops_per_s_runs", m.ops())
+      .str("baseline", baseline)
+      .num("baseline_ops_per_s", base)
+      .num("baseline_p50_us", b.p50_median())
+      .num("baseline_p99_us", b.p99_median())
+      .nums("baseline_ops_per_s_runs", b.ops())
+      .num("ratio", base > 0 ? m.ops_median() / base : 0);
+}
 
 /// A 64-bit mixer (splitmix64): spreads sequential numbers over the key space.
 inline uint64_t mix(uint64_t x) {

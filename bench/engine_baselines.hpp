@@ -150,8 +150,8 @@ struct writer_store {
   explicit writer_store(const std::string& dir) {
     storage::env_options o;
     o.path = dir;
-    o.tables = {"meta",   "models", "docs",   "index", "unique", "tombstones",
-                "outbox", "kv",     "owners", "users", "gindex"};
+    for (auto t = runtime_tables; *t != nullptr; ++t)
+      o.tables.emplace_back(*t);
     o.initial_map_bytes = size_t{1} << 30;
     auto e = storage::environment::open(o);
     if (!e)

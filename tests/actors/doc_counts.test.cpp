@@ -7,6 +7,7 @@
 #include "actors/doc_counts.hpp"
 #include "actors/doc_keys.hpp"
 #include "storage/key_codec.hpp"
+#include "tests/support/hex.hpp"
 #include "tests/support/runtime_fixture.hpp"
 
 using namespace debros;
@@ -26,16 +27,6 @@ constexpr std::string_view note_model = R"({
   "scope": "user",
   "fields": {"text": {"type": "string"}, "tag": {"type": "string", "index": "global"}}
 })";
-
-std::string hex(std::string_view bytes) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out += digits[c >> 4];
-    out += digits[c & 0xf];
-  }
-  return out;
-}
 
 // The kept count of `model`, checked against a count of its documents by a query (which reads
 // them all): the two must always agree.

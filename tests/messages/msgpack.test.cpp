@@ -7,28 +7,15 @@
 
 #include "messages/errc.hpp"
 #include "messages/msgpack_codec.hpp"
+#include "tests/support/hex.hpp"
 #include "tests/support/random_values.hpp"
 
 using namespace debros;
 
+using test::hex;
+using test::unhex;
+
 namespace {
-
-std::string hex(std::string_view s) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
-
-std::string unhex(std::string_view h) {
-  std::string out;
-  for (size_t i = 0; i + 1 < h.size(); i += 2)
-    out += static_cast<char>(std::stoi(std::string{h.substr(i, 2)}, nullptr, 16));
-  return out;
-}
 
 // The same random value built by msgpack-cxx's own object model, for cross-checking.
 value from_msgpack_cxx(const msgpack::object& o) {

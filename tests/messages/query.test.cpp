@@ -10,9 +10,11 @@
 #include "messages/json.hpp"
 #include "messages/msgpack_codec.hpp"
 #include "messages/query.hpp"
+#include "tests/support/hex.hpp"
 #include "tests/support/random_values.hpp"
 
 using namespace debros;
+using test::unhex;
 
 namespace {
 
@@ -1151,21 +1153,7 @@ TEST_CASE("cursors round trip and refuse anything else", "[messages][query]") {
   }
 }
 
-namespace {
-
-// Hex digits (spaces allowed between bytes) to bytes, for the golden cursors below.
-std::string unhex(std::string_view h) {
-  std::string out;
-  std::string digits;
-  for (char c : h)
-    if (c != ' ')
-      digits += c;
-  for (size_t i = 0; i + 1 < digits.size(); i += 2)
-    out += static_cast<char>(std::stoi(digits.substr(i, 2), nullptr, 16));
-  return out;
-}
-
-} // namespace
+namespace {} // namespace
 
 // Cursors are handed to clients, who send them back, possibly to a node of a newer build: if a
 // literal here changes, every cursor issued before the change stops working. Each case holds the

@@ -12,6 +12,7 @@
 #include "messages/init.hpp"
 #include "messages/plan.hpp"
 #include "messages/type_ids.hpp"
+#include "tests/support/hex.hpp"
 
 using namespace debros;
 
@@ -67,25 +68,13 @@ struct system_fixture {
   }
 
   static std::string hex(const std::vector<char>& bytes) {
-    static const char* digits = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : bytes) {
-      out += digits[c >> 4];
-      out += digits[c & 15];
-    }
-    return out;
+    return test::hex({bytes.data(), bytes.size()});
   }
 
   // Hex digits, spaces allowed between bytes.
   static std::vector<char> unhex(std::string_view h) {
-    std::string digits;
-    for (char c : h)
-      if (c != ' ')
-        digits += c;
-    std::vector<char> out;
-    for (size_t i = 0; i + 1 < digits.size(); i += 2)
-      out.push_back(static_cast<char>(std::stoi(digits.substr(i, 2), nullptr, 16)));
-    return out;
+    auto bytes = test::unhex(h);
+    return {bytes.begin(), bytes.end()};
   }
 };
 

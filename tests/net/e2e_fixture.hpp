@@ -69,6 +69,17 @@ struct e2e_fixture {
     REQUIRE(r.status == 201);
     return r.body.find("token")->as_string();
   }
+
+  /// The value of an unlabelled metric in the node's /v1/metrics text.
+  double metric(const std::string& name) {
+    auto m = admin.request("GET", "/v1/metrics");
+    REQUIRE(m);
+    REQUIRE(m->status == 200);
+    auto at = m->body.find("\n" + name + " ");
+    INFO(name);
+    REQUIRE(at != std::string::npos);
+    return std::stod(m->body.substr(at + name.size() + 2));
+  }
 };
 
 constexpr std::string_view post_model = R"({

@@ -231,21 +231,6 @@ TEST_CASE("status, peers and metrics describe the node", "[net][e2e]") {
   }
 }
 
-namespace {
-
-// The value of an unlabelled metric in the node's /v1/metrics text.
-double metric(e2e_fixture& f, const std::string& name) {
-  auto m = f.admin.request("GET", "/v1/metrics");
-  REQUIRE(m);
-  REQUIRE(m->status == 200);
-  auto at = m->body.find("\n" + name + " ");
-  INFO(name);
-  REQUIRE(at != std::string::npos);
-  return std::stod(m->body.substr(at + name.size() + 2));
-}
-
-} // namespace
-
 TEST_CASE("status and a model's count read the kept counts and examine no document",
           "[net][e2e][counts]") {
   e2e_fixture f;
@@ -267,7 +252,7 @@ TEST_CASE("status and a model's count read the kept counts and examine no docume
     first = r.body.find("id")->as_string();
   }
   REQUIRE(f.call(bob, "POST", "/v1/models/Diary/docs", R"({"text": "b"})").status == 201);
-  auto examined = metric(f, "debros_query_documents_examined_total");
+  auto examined = f.metric("debros_query_documents_examined_total");
   auto status = f.call("GET", "/v1/status");
   REQUIRE(status.status == 200);
   CHECK(status.body.find_path("documents.Post")->as_int() == 50);
@@ -276,12 +261,12 @@ TEST_CASE("status and a model's count read the kept counts and examine no docume
   CHECK(f.call("GET", "/v1/models/Diary").body.find("count")->as_int() == 4);
   // Before, every one of these counted the documents: 50 + 4 examined per status, as many
   // again per model shown.
-  CHECK(metric(f, "debros_query_documents_examined_total") == examined);
+  CHECK(f.metric("debros_query_documents_examined_total") == examined);
   SECTION("a count query still examines the documents (the metric can move)") {
     auto q = f.call("POST", "/v1/models/Post/query", R"({"aggregate": {"fn": "count"}})");
     REQUIRE(q.status == 200);
     CHECK(q.body.find("value")->as_int() == 50);
-    CHECK(metric(f, "debros_query_documents_examined_total") >= examined + 50);
+    CHECK(f.metric("debros_query_documents_examined_total") >= examined + 50);
   }
   SECTION("a user token on an owner-read model is told the count of its own documents") {
     CHECK(f.call(alice, "GET", "/v1/models/Diary").body.find("count")->as_int() == 3);

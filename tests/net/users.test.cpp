@@ -191,21 +191,6 @@ TEST_CASE("relations are embedded with ?with= and in queries", "[net][e2e][users
   }
 }
 
-namespace {
-
-// The value of an unlabelled metric in the node's /v1/metrics text.
-double metric(e2e_fixture& f, const std::string& name) {
-  auto m = f.admin.request("GET", "/v1/metrics");
-  REQUIRE(m);
-  REQUIRE(m->status == 200);
-  auto at = m->body.find("\n" + name + " ");
-  INFO(name);
-  REQUIRE(at != std::string::npos);
-  return std::stod(m->body.substr(at + name.size() + 2));
-}
-
-} // namespace
-
 TEST_CASE("the node's cache and user-database options take effect", "[net][e2e][users]") {
   constexpr std::string_view cached_query =
       R"({"where": [["isPublic", "=", false]], "cache": 300})";
@@ -216,8 +201,8 @@ TEST_CASE("the node's cache and user-database options take effect", "[net][e2e][
             201);
     for (int i = 0; i < 3; ++i)
       REQUIRE(f.call("POST", "/v1/models/Note/query", cached_query).status == 200);
-    CHECK(metric(f, "debros_query_cache_hits_total") == 2);
-    CHECK(metric(f, "debros_query_cache_entries") == 1);
+    CHECK(f.metric("debros_query_cache_hits_total") == 2);
+    CHECK(f.metric("debros_query_cache_entries") == 1);
   }
   SECTION("--query-cache-entries 0 caches nothing") {
     e2e_fixture f({"--query-cache-entries", "0"});
@@ -229,8 +214,8 @@ TEST_CASE("the node's cache and user-database options take effect", "[net][e2e][
       REQUIRE(r.status == 200);
       CHECK(r.body.find("docs")->as_array().size() == 1);
     }
-    CHECK(metric(f, "debros_query_cache_hits_total") == 0);
-    CHECK(metric(f, "debros_query_cache_entries") == 0);
+    CHECK(f.metric("debros_query_cache_hits_total") == 0);
+    CHECK(f.metric("debros_query_cache_entries") == 0);
   }
   SECTION("--user-db-live-max bounds the live user databases") {
     e2e_fixture f({"--user-db-live-max", "4"});
@@ -242,12 +227,12 @@ TEST_CASE("the node's cache and user-database options take effect", "[net][e2e][
     // Passivation follows the reply of the operation that ends a database's use: give the
     // host a moment to catch up on a loaded machine.
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while ((metric(f, "debros_user_databases_live") > 4 ||
-            metric(f, "debros_user_databases_passivations_total") < 16) &&
+    while ((f.metric("debros_user_databases_live") > 4 ||
+            f.metric("debros_user_databases_passivations_total") < 16) &&
            std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    CHECK(metric(f, "debros_user_databases_live") <= 4);
-    CHECK(metric(f, "debros_user_databases_passivations_total") >= 16);
+    CHECK(f.metric("debros_user_databases_live") <= 4);
+    CHECK(f.metric("debros_user_databases_passivations_total") >= 16);
     auto all = f.call("POST", "/v1/models/Note/query", R"({"aggregate": {"fn": "count"}})");
     CHECK(all.body.find("value")->as_int() == 20);
   }

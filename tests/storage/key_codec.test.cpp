@@ -6,11 +6,13 @@
 
 #include "messages/errc.hpp"
 #include "storage/key_codec.hpp"
+#include "tests/support/hex.hpp"
 #include "tests/support/in_child.hpp"
 #include "tests/support/random_values.hpp"
 
 using namespace debros;
 using namespace debros::storage;
+using test::hex;
 
 namespace {
 
@@ -133,20 +135,6 @@ TEST_CASE("fixed-width integers and prefix bounds", "[storage][keys]") {
   CHECK(prefix_end(std::string{"a\xff"}) == "b");
   CHECK(prefix_end(std::string{"\xff\xff"}).empty());
 }
-
-namespace {
-
-std::string hex(std::string_view bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
-
-} // namespace
 
 // Golden bytes, written by hand from the layout in storage/key_codec.hpp: every stored index and
 // document key depends on them, so any change here is a change of the on-disk format.

@@ -351,8 +351,7 @@ gateway::stop_report gateway::stop(std::chrono::milliseconds grace) {
   p.stopped = true;
   p.st->stopping.store(true);
   p.lst->close();
-  p.st->stop_idle();
-  p.st->stop_ws();
+  p.st->stop_connections();
   // Every HTTP connection answers what it has received, then closes in order; every WebSocket
   // closes with 1001. Connections end.
   auto deadline = std::chrono::steady_clock::now() + grace;

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/ssl.hpp>
@@ -40,6 +41,44 @@ using response = http::response<http::string_body>;
 inline std::string_view sv(beast::string_view x) noexcept {
   return {x.data(), x.size()};
 }
+
+/// Connections registered with how to close them, in order of registration; the number
+/// `add` returns withdraws one. Any thread.
+template <class... Args>
+class closer_list {
+public:
+  using close_fn = std::function<void(uint64_t, Args...)>;
+
+  uint64_t add(close_fn fn) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto n = ++seq_;
+    list_.emplace(n, std::move(fn));
+    return n;
+  }
+  void withdraw(uint64_t n) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    list_.erase(n);
+  }
+  /// Removes and returns the oldest registration, if any.
+  std::optional<std::pair<uint64_t, close_fn>> take_oldest() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (list_.empty())
+      return std::nullopt;
+    auto oldest = std::move(*list_.begin());
+    list_.erase(list_.begin());
+    return oldest;
+  }
+  /// Removes and returns every registration.
+  std::map<uint64_t, close_fn> take_all() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return std::exchange(list_, {});
+  }
+
+private:
+  std::mutex mtx_;
+  std::map<uint64_t, close_fn> list_;
+  uint64_t seq_ = 0;
+};
 
 /// What every session of one gateway shares. Any thread.
 struct server_state {
@@ -87,77 +126,35 @@ struct server_state {
       per_address_.erase(i);
   }
 
-  /// A connection waiting for the first byte of its next request registers how to close it
-  /// (called with its number, and whether the gateway is stopping); the number returned, in
-  /// order of registration, withdraws it (withdraw_idle).
-  uint64_t register_idle(std::function<void(uint64_t, bool)> shed) {
-    std::lock_guard<std::mutex> guard{mtx_};
-    auto n = ++idle_seq_;
-    idle_.emplace(n, std::move(shed));
-    return n;
-  }
-  void withdraw_idle(uint64_t n) {
-    std::lock_guard<std::mutex> guard{mtx_};
-    idle_.erase(n);
-  }
+  /// Idle connections (waiting for the first byte of their next request), each with how to
+  /// close it (called with its number, and whether the gateway is stopping).
+  closer_list<bool> idle;
+  /// WebSocket sessions, each with how to close it with 1001 "going away" (for the stop).
+  closer_list<> websockets;
+
   /// Closes the connection that has been idle longest (asynchronously, on its own strand).
   /// False when no connection is idle.
   bool shed_oldest_idle() {
-    std::function<void(uint64_t, bool)> shed;
-    uint64_t n = 0;
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      if (idle_.empty())
-        return false;
-      n = idle_.begin()->first;
-      shed = std::move(idle_.begin()->second);
-      idle_.erase(idle_.begin());
-    }
-    shed(n, false);
+    auto oldest = idle.take_oldest();
+    if (!oldest)
+      return false;
+    oldest->second(oldest->first, false);
     return true;
   }
 
   /// On stop: every idle connection closes in order (FIN, then it reads and drops what still
   /// comes for a moment), except one whose next request has already arrived: it is answered.
-  void stop_idle() {
-    std::map<uint64_t, std::function<void(uint64_t, bool)>> idle;
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      idle.swap(idle_);
-    }
-    for (auto& [n, shed] : idle)
+  /// Every WebSocket gets a close frame.
+  void stop_connections() {
+    for (auto& [n, shed] : idle.take_all())
       shed(n, true);
-  }
-
-  /// A WebSocket session registers how to close it (with 1001 "going away") for the stop.
-  uint64_t register_ws(std::function<void()> close) {
-    std::lock_guard<std::mutex> guard{mtx_};
-    auto n = ++ws_seq_;
-    ws_.emplace(n, std::move(close));
-    return n;
-  }
-  void withdraw_ws(uint64_t n) {
-    std::lock_guard<std::mutex> guard{mtx_};
-    ws_.erase(n);
-  }
-  /// On stop: every WebSocket gets a close frame.
-  void stop_ws() {
-    std::map<uint64_t, std::function<void()>> all;
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      all.swap(ws_);
-    }
-    for (auto& [n, close] : all)
-      close();
+    for (auto& [n, close] : websockets.take_all())
+      close(n);
   }
 
 private:
   std::mutex mtx_;
   std::map<asio::ip::address, size_t> per_address_;
-  std::map<uint64_t, std::function<void()>> ws_;
-  uint64_t ws_seq_ = 0;
-  std::map<uint64_t, std::function<void(uint64_t, bool)>> idle_;
-  uint64_t idle_seq_ = 0;
 };
 
 /// Counts a connection for its lifetime (the connection limits).
@@ -221,7 +218,7 @@ public:
   ~http_session() {
     release_body();
     if (idle_ != 0)
-      st_->withdraw_idle(idle_);
+      st_->idle.withdraw(idle_);
     st_->http_sessions.fetch_sub(1);
   }
 
@@ -257,7 +254,7 @@ protected:
   void wait_for_request() {
     std::weak_ptr<Derived> weak = derived().shared_from_this();
     auto exec = lowest().get_executor();
-    idle_ = st_->register_idle([weak, exec](uint64_t n, bool stopping) {
+    idle_ = st_->idle.add([weak, exec](uint64_t n, bool stopping) {
       asio::post(exec, [weak, n, stopping] {
         if (auto self = weak.lock())
           self->shed(n, stopping);
@@ -281,7 +278,7 @@ protected:
       return; // no longer idle since it was picked
     if (stopping && more_received())
       return; // the pending read completes with the request
-    st_->withdraw_idle(idle_);
+    st_->idle.withdraw(idle_);
     idle_ = 0;
     if (stopping)
       lowest().cancel();
@@ -290,7 +287,7 @@ protected:
   }
 
   void on_first_bytes(beast::error_code ec, size_t n) {
-    st_->withdraw_idle(idle_);
+    st_->idle.withdraw(idle_);
     idle_ = 0;
     if (ec)
       return derived().do_eof();

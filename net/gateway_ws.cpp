@@ -34,7 +34,7 @@ public:
       if (ec)
         return;
       std::weak_ptr<ws_session> weak = self;
-      self->registered_ = self->st_->register_ws([weak] {
+      self->registered_ = self->st_->websockets.add([weak](uint64_t) {
         if (auto s = weak.lock())
           asio::post(s->ws_.get_executor(),
                      [s] { s->close_now(websocket::close_code::going_away); });
@@ -114,7 +114,7 @@ private:
     finished_ = true;
     closed_ = true;
     if (registered_ != 0)
-      st_->withdraw_ws(registered_);
+      st_->websockets.withdraw(registered_);
     handler_->on_close();
   }
 
@@ -127,7 +127,7 @@ private:
   std::deque<std::string> out_;
   bool closed_ = false;
   bool finished_ = false;
-  /// The number of its registration for the gateway's stop (server_state::register_ws), or 0.
+  /// The number of its registration for the gateway's stop (server_state::websockets), or 0.
   uint64_t registered_ = 0;
 };
 

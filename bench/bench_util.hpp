@@ -196,6 +196,19 @@ struct run_figures {
   double p99_us = 0;
 };
 
+/// The figures of `n` operations in `secs`, with their latencies.
+inline run_figures figures_of(uint64_t n, double secs, samples lat) {
+  return {static_cast<double>(n) / secs, lat.percentile(50), lat.percentile(99)};
+}
+
+/// The latencies of several callers as one sample.
+inline samples merged(const std::vector<samples>& per_caller) {
+  samples all;
+  for (auto& s : per_caller)
+    all.us.insert(all.us.end(), s.us.begin(), s.us.end());
+  return all;
+}
+
 /// The measured runs of one measurement. Every figure a line reports is the median over the
 /// runs (each run's own p50 and p99, then their medians), so one lucky or unlucky run moves
 /// nothing, and a goal is judged on the medians only.

@@ -249,10 +249,7 @@ writer_closed_loops(writer_store& s, int callers, int threads, uint64_t n,
   double secs = seconds_since(t0);
   if (failed > 0)
     fail("writer baseline", make_error(errc::internal, std::to_string(failed) + " failed"));
-  samples all;
-  for (auto& l : lat)
-    all.us.insert(all.us.end(), l.us.begin(), l.us.end());
-  return {static_cast<double>(n) / secs, all.percentile(50), all.percentile(99)};
+  return figures_of(n, secs, merged(lat));
 }
 
 /// `threads` threads, each making a write and waiting for its acknowledgement (writer::write),
@@ -279,10 +276,7 @@ writer_blocking_threads(writer_store& s, int threads, uint64_t n,
   double secs = seconds_since(t0);
   if (failed > 0)
     fail("writer baseline", make_error(errc::internal, std::to_string(failed) + " failed"));
-  samples all;
-  for (auto& l : lat)
-    all.us.insert(all.us.end(), l.us.begin(), l.us.end());
-  return {static_cast<double>(n) / secs, all.percentile(50), all.percentile(99)};
+  return figures_of(n, secs, merged(lat));
 }
 
 /// A fixed set of threads that runs the partitions of one query: each thread takes the next

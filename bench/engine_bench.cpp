@@ -100,17 +100,6 @@ std::unique_ptr<runtime> start(const std::string& dir, bool by_author = true) {
   return start_with(dir, "Post", post_model(by_author));
 }
 
-run_figures figures_of(uint64_t n, double secs, samples& lat) {
-  return {static_cast<double>(n) / secs, lat.percentile(50), lat.percentile(99)};
-}
-
-samples merged(std::vector<samples>& per_caller) {
-  samples all;
-  for (auto& s : per_caller)
-    all.us.insert(all.us.end(), s.us.begin(), s.us.end());
-  return all;
-}
-
 // -- engine creates ------------------------------------------------------------------------------
 
 // `callers` closed loops, each with one create in flight, issued from the completions.

@@ -1,5 +1,6 @@
 #include "actors/catalog.hpp"
 
+#include "actors/guarded.hpp"
 #include "storage/key_codec.hpp"
 #include "storage/record.hpp"
 
@@ -8,6 +9,12 @@ namespace debros {
 std::shared_ptr<const model_entry> catalog_snapshot::find(std::string_view name) const {
   auto i = models.find(name);
   return i != models.end() ? i->second : nullptr;
+}
+
+caf::error validate(const model_entry& entry, value& doc, write_mode mode) {
+  return guarded("a custom validator", [&] {
+    return entry.model->validate(doc, mode, entry.ext ? &entry.ext->validators : nullptr);
+  });
 }
 
 std::vector<std::string> local_index_fields(const model_def& def) {

@@ -78,6 +78,11 @@ struct catalog_snapshot {
 /// Fields that get a local index in every shard: the model's indexed fields plus createdAt.
 std::vector<std::string> local_index_fields(const model_def& def);
 
+/// Validates `doc` against the entry's model and its embedder validators, as a write in `mode`;
+/// an exception from a validator is an `internal` error ("a custom validator threw: ..."), never
+/// an escape from the actor or thread that validates.
+caf::error validate(const model_entry& entry, value& doc, write_mode mode);
+
 /// The persistent part of the catalog: definitions and ids in the "models" table.
 namespace catalog_store {
 

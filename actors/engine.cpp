@@ -11,7 +11,6 @@
 #include "actors/doc_counts.hpp"
 #include "actors/doc_keys.hpp"
 #include "actors/gindex.hpp"
-#include "actors/guarded.hpp"
 #include "actors/ids.hpp"
 #include "actors/placement.hpp"
 #include "actors/relations.hpp"
@@ -289,11 +288,8 @@ caf::expected<doc_place> engine::place(const model_entry& entry, value& doc) con
         user->as_string().size() > doc_keys::id_bytes_max) {
       // The document cannot be placed; report every rule it breaks, not only its owner.
       auto copy = doc;
-      // Embedder validators run here on the caller's thread: guarded as in the shard.
-      auto err = guarded("a validator", [&] {
-        return entry.model->validate(copy, write_mode::create,
-                                     entry.ext ? &entry.ext->validators : nullptr);
-      });
+      // Embedder validators run here on the caller's thread (guarded, as in the shard).
+      auto err = validate(entry, copy, write_mode::create);
       if (err)
         return err;
       return make_error(errc::validation_failed, "userId is required",

@@ -190,11 +190,6 @@ void run_after(const std::vector<after_hook>& hooks, const value& doc) {
     std::fprintf(stderr, "debros: %s\n", message_of(err).c_str());
 }
 
-caf::error validate(const model_entry& entry, value& doc, write_mode mode) {
-  return guarded("a custom validator",
-                 [&] { return entry.model->validate(doc, mode, &entry.ext->validators); });
-}
-
 caf::error check_placement(self_ptr self, const value& doc) {
   return check_place(def_of(self), self->state.cfg.place, doc);
 }

@@ -117,5 +117,5 @@ TEST_CASE("a validator that throws while a document is placed fails only that wr
   CHECK_NOTHROW(r = f.rt->model("Note").create(value{object{{"tag", "x"}}}));
   REQUIRE_FALSE(r);
   CHECK(code_of(r.error()) == errc::internal);
-  CHECK_THAT(message_of(r.error()), Catch::Contains("a validator threw: validator bug"));
+  CHECK_THAT(message_of(r.error()), Catch::Contains("a custom validator threw: validator bug"));
 }

@@ -95,11 +95,17 @@ void initialize() {
   resolve(real.ftruncate64, "ftruncate64");
   resolve(real.mmap, "mmap");
   resolve(real.mmap64, "mmap64");
-  read_configuration();
 }
+
+pthread_once_t configuration_once = PTHREAD_ONCE_INIT;
 
 void ensure_initialized() {
   pthread_once(&init_once, initialize);
+  // A sanitizer runtime opens files (its own /proc reads) before the process has an environment;
+  // the configuration is read at the first call that can see it, and until then nothing is
+  // tracked (names_used is 0).
+  if (environ != nullptr && environ[0] != nullptr)
+    pthread_once(&configuration_once, read_configuration);
 }
 
 __attribute__((constructor)) void initialize_at_load() {

@@ -51,6 +51,13 @@ struct model_extensions {
   std::vector<std::pair<std::string, field_validator>> validators;
 };
 
+/// The outcome of defining a model.
+struct define_outcome {
+  model_def def;
+  /// False when an identical definition existed already.
+  bool created = false;
+};
+
 /// One model as the engine uses it. Immutable once published.
 struct model_entry {
   uint32_t id = 0;

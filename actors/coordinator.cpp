@@ -1,6 +1,8 @@
 #include "actors/coordinator.hpp"
 
 #include <algorithm>
+#include <limits>
+#include <map>
 #include <optional>
 
 #include "caf/actor_system.hpp"
@@ -14,6 +16,7 @@
 #include "actors/placement.hpp"
 #include "actors/relations.hpp"
 #include "actors/reply.hpp"
+#include "actors/scan_runner.hpp"
 #include "actors/userdb_host.hpp"
 #include "messages/assert.hpp"
 #include "messages/errc.hpp"
@@ -26,14 +29,33 @@ namespace {
 
 using self_ptr = coordinator_actor::pointer;
 
-// Gathers partition results until every partition answered.
+// Above this many candidates over all partitions (offset + limit + 1 each), partitions send
+// sort tuples only and the coordinator asks for the page's bodies in a second round: memory
+// for the page, not for everything the offset skips.
+constexpr uint64_t inline_hits_max = 1024;
+
+// One partition a query goes to.
+struct target {
+  enum class kind : uint8_t { shard, user, gindex, scan } type;
+  uint32_t index = 0;
+  std::string user;
+};
+
+// Gathers partition results until every partition answered: once for the candidates, and, for
+// a query whose candidates come without bodies, once more for the page's documents.
 struct gather {
   query q;
   std::vector<value> after;
-  std::vector<partition_result> results;
-  size_t expected = 0;
+  std::vector<target> targets;
+  std::vector<partition_result> results; // by target
+  size_t answered = 0;
   bool failed = false;
   bool all_users = false;
+  // Candidates come as sort tuples only; the page's bodies are asked for afterwards.
+  bool two_phase = false;
+  // A grouped query (grouped_query): every kept hit, at most group_limit per group.
+  std::string group_path;
+  uint64_t group_limit = 0;
   // The query-result cache: the key when the query asked for caching, and the generations of
   // the models the result depends on, taken before scattering.
   std::string cache_key;
@@ -63,10 +85,47 @@ void add_user_filter(query& q) {
   q.where.children.push_back(std::move(in));
 }
 
-caf::expected<query_result> merge(gather& g) {
+// A hit of the merged order: which partition's result, which of its hits.
+struct pick {
+  uint32_t part;
+  uint32_t hit;
+};
+
+// The first `n` hits of the partitions' sorted results in the query's order: a k-way merge
+// that holds one cursor per partition.
+std::vector<pick> merge_first(const std::vector<partition_result>& results,
+                              const std::vector<sort_key>& order, size_t n) {
+  auto tuple_of = [&](const pick& p) -> const std::vector<value>& {
+    return results[p.part].hits[p.hit].tuple;
+  };
+  // A min-heap on the sort order of each partition's next hit.
+  auto later = [&](const pick& a, const pick& b) {
+    return compare_sort_tuples(tuple_of(a), tuple_of(b), order) > 0;
+  };
+  std::vector<pick> heads;
+  for (uint32_t i = 0; i < results.size(); ++i)
+    if (!results[i].hits.empty())
+      heads.push_back(pick{i, 0});
+  std::make_heap(heads.begin(), heads.end(), later);
+  std::vector<pick> out;
+  while (out.size() < n && !heads.empty()) {
+    std::pop_heap(heads.begin(), heads.end(), later);
+    auto p = heads.back();
+    out.push_back(p);
+    if (p.hit + 1 < results[p.part].hits.size()) {
+      heads.back().hit = p.hit + 1;
+      std::push_heap(heads.begin(), heads.end(), later);
+    } else {
+      heads.pop_back();
+    }
+  }
+  return out;
+}
+
+// Totals, plans and aggregates of the candidates' answers.
+query_result summarize(gather& g) {
   auto& q = g.q;
   query_result out;
-  std::vector<query_hit*> hits;
   for (auto& r : g.results) {
     out.stats.examined += r.stats.examined;
     out.stats.indexed_partitions += uses_index(r.stats.plan) ? 1 : 0;
@@ -74,9 +133,8 @@ caf::expected<query_result> merge(gather& g) {
     if (plan >= out.stats.plans.size()) // a newer node's plan: counted as none
       plan = 0;
     ++out.stats.plans[plan];
+    out.stats.slices += r.stats.slices;
     out.total += r.total;
-    for (auto& h : r.hits)
-      hits.push_back(&h);
   }
   out.stats.partitions = static_cast<uint32_t>(g.results.size());
   out.stats.all_users = g.all_users;
@@ -89,34 +147,91 @@ caf::expected<query_result> merge(gather& g) {
       aggregate_merge(st, r.agg);
     out.has_aggregate = true;
     out.aggregate = aggregate_result(st, q.aggregate);
-    return out;
   }
-  auto begin = std::min<size_t>(hits.size(), static_cast<size_t>(q.offset));
-  auto end = std::min<size_t>(hits.size(), begin + static_cast<size_t>(q.limit));
-  // Only the first `end` need their order: the page and what it skips.
-  std::partial_sort(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(end), hits.end(),
-                    [&](const query_hit* a, const query_hit* b) {
-                      return compare_sort_tuples(a->tuple, b->tuple, q.order_by) < 0;
-                    });
-  for (auto i = begin; i < end; ++i) {
-    auto doc = storage::decode_body(hits[i]->body, "document of " + q.model);
-    if (!doc)
-      return doc.error();
-    g.page_bytes += hits[i]->body.size();
-    out.docs.push_back(std::move(*doc));
-  }
-  // Partitions return one hit more than the page needs: if it exists, so does a next page.
-  if (hits.size() > end && end > begin)
-    out.next_cursor = encode_cursor(hits[end - 1]->tuple, q.order_by);
   return out;
 }
 
-// One partition a query goes to.
-struct target {
-  enum class kind : uint8_t { shard, user, gindex, scan } type;
-  uint32_t index = 0;
-  std::string user;
+// Decodes the bodies of `page` (picks into `results`) into `out`.
+caf::error add_page(gather& g, const std::vector<partition_result>& results,
+                    const std::vector<pick>& page, query_result& out) {
+  for (auto& p : page) {
+    auto& h = results[p.part].hits[p.hit];
+    auto doc = storage::decode_body(h.body, "document of " + g.q.model);
+    if (!doc)
+      return doc.error();
+    g.page_bytes += h.body.size();
+    out.docs.push_back(std::move(*doc));
+  }
+  return caf::none;
+}
+
+// The hits of a grouped query: in order, the first group_limit of each group.
+std::vector<pick> first_of_groups(const gather& g) {
+  auto merged = merge_first(g.results, g.q.order_by, std::numeric_limits<size_t>::max());
+  std::map<std::string, uint64_t> seen;
+  std::vector<pick> out;
+  for (auto& p : merged) {
+    auto& body = g.results[p.part].hits[p.hit].body;
+    if (++seen[to_msgpack(extract_msgpack(body, g.group_path))] <= g.group_limit)
+      out.push_back(p);
+  }
+  return out;
+}
+
+// The page of a query whose candidates came with their bodies.
+caf::expected<query_result> merge(gather& g) {
+  auto out = summarize(g);
+  auto& q = g.q;
+  if (q.aggregate != aggregate_fn::none)
+    return out;
+  if (g.group_limit != 0) {
+    if (auto err = add_page(g, g.results, first_of_groups(g), out))
+      return err;
+    return out;
+  }
+  auto offset = static_cast<size_t>(q.offset);
+  auto limit = static_cast<size_t>(q.limit);
+  // Partitions return one hit more than the page needs: if it exists, so does a next page.
+  auto picks = merge_first(g.results, q.order_by, offset + limit + 1);
+  auto begin = std::min(picks.size(), offset);
+  auto end = std::min(picks.size(), offset + limit);
+  std::vector<pick> page(picks.begin() + static_cast<std::ptrdiff_t>(begin),
+                         picks.begin() + static_cast<std::ptrdiff_t>(end));
+  if (auto err = add_page(g, g.results, page, out))
+    return err;
+  if (picks.size() > end && end > begin) {
+    auto& last = g.results[page.back().part].hits[page.back().hit];
+    out.next_cursor = encode_cursor(last.tuple, q.order_by);
+  }
+  return out;
+}
+
+// The second round of a two-phase query: for each partition that holds part of the page, the
+// number of its hits in the page and the cursor just before them (its last hit that the offset
+// skips, or the query's own cursor). Partitions that hold none are not asked.
+struct page_request {
+  uint32_t part;
+  uint64_t k;
+  std::vector<value> after;
 };
+
+std::vector<page_request> page_requests(const gather& g, const std::vector<pick>& picks,
+                                        size_t begin, size_t end) {
+  std::vector<uint64_t> counts(g.results.size(), 0);
+  std::vector<const std::vector<value>*> before(g.results.size(), nullptr);
+  for (size_t i = 0; i < end; ++i) {
+    auto& p = picks[i];
+    if (i < begin)
+      before[p.part] = &g.results[p.part].hits[p.hit].tuple;
+    else
+      ++counts[p.part];
+  }
+  std::vector<page_request> out;
+  for (uint32_t part = 0; part < counts.size(); ++part)
+    if (counts[part] > 0)
+      out.push_back(page_request{part, counts[part], before[part] ? *before[part] : g.after});
+  return out;
+}
 
 // The global index partitions that can answer `q`, or none when no global index applies.
 std::optional<std::vector<uint32_t>> gindex_targets(const model_entry& e, const query& q) {
@@ -230,9 +345,18 @@ scanner_actor::behavior_type scanner_main(scanner_actor::pointer self, storage::
                                           std::shared_ptr<const model_entry> entry) {
   return {
       [=](partition_query& pq) -> caf::result<partition_result> {
-        auto r = run_partition_query(*env, layout, entry->def(), pq);
+        // Further slices go to a runner that watches the coordinator; this scanner is done.
+        auto slice = pq.slice_entries;
+        auto scan = std::make_shared<partition_scan>(layout, entry->def(), entry, std::move(pq));
+        auto done = scan->step(*env, slice);
         self->quit();
-        return r;
+        if (done)
+          return std::move(*done);
+        auto rp = self->make_response_promise<partition_result>();
+        continue_in_slices(
+            self->system(), *env, std::move(scan), slice, rp,
+            slice_watch{{}, caf::actor_cast<caf::actor_addr>(self->current_sender())});
+        return rp;
       },
   };
 }
@@ -320,8 +444,79 @@ void finish(self_ptr self, engine* eng, const std::shared_ptr<const model_entry>
           });
 }
 
+// Each partition's share of the query's memory bound (at least 64 KiB).
+uint64_t memory_share(const engine& eng, size_t partitions) {
+  auto total = eng.query_memory_bytes();
+  if (total == 0 || partitions == 0)
+    return total;
+  return std::max<uint64_t>(total / partitions, uint64_t{64} << 10);
+}
+
+// The second round of a two-phase query: merges the candidates' tuples, asks the partitions
+// holding the page for exactly those documents (the cursor before them, how many), and merges
+// what they answer. Between the rounds a document may change or go (each round reads its own
+// snapshot): the page then holds what matches at the second read, in order, and may be short.
+void fetch_page(self_ptr self, engine* eng, std::shared_ptr<const model_entry> entry,
+                std::shared_ptr<gather> g, reply<query_result> r) {
+  auto offset = static_cast<size_t>(g->q.offset);
+  auto limit = static_cast<size_t>(g->q.limit);
+  auto picks = merge_first(g->results, g->q.order_by, offset + limit + 1);
+  auto begin = std::min(picks.size(), offset);
+  auto end = std::min(picks.size(), offset + limit);
+  bool more = picks.size() > end && end > begin;
+  auto requests = page_requests(*g, picks, begin, end);
+  picks = {};
+  auto summary = std::make_shared<query_result>(summarize(*g));
+  for (auto& res : g->results)
+    res.hits = {}; // the tuples are merged: only the page's documents are held from here on
+  if (requests.empty())
+    return finish(self, eng, entry, g, std::move(*summary), r);
+  auto pages = std::make_shared<std::vector<partition_result>>(requests.size());
+  auto left = std::make_shared<size_t>(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    partition_query pq;
+    pq.q = g->q;
+    pq.q.offset = 0;
+    pq.k = requests[i].k;
+    pq.after = std::move(requests[i].after);
+    pq.memory_bytes_max = memory_share(*eng, requests.size());
+    pq.slice_entries = eng->scan_slice_entries();
+    ask(self, *eng, entry, g->targets[requests[i].part], pq,
+        [self, eng, entry, g, r, i, pages, left, summary, limit,
+         more](caf::expected<partition_result> res) {
+          if (res)
+            eng->note_examined(res->stats.examined);
+          if (g->failed)
+            return;
+          if (!res) {
+            g->failed = true;
+            r.fail(std::move(res.error()));
+            return self->quit();
+          }
+          summary->stats.examined += res->stats.examined;
+          (*pages)[i] = std::move(*res);
+          if (--*left > 0)
+            return;
+          auto page = merge_first(*pages, g->q.order_by, limit);
+          if (auto err = add_page(*g, *pages, page, *summary))
+            return finish(self, eng, entry, g, err, r);
+          if (more && !page.empty()) {
+            auto& last = (*pages)[page.back().part].hits[page.back().hit];
+            summary->next_cursor = encode_cursor(last.tuple, g->q.order_by);
+          }
+          finish(self, eng, entry, g, std::move(*summary), r);
+        });
+  }
+}
+
+// How a grouped query keeps its hits (none for other queries).
+struct grouping {
+  std::string path;
+  uint64_t limit = 0;
+};
+
 void scatter(self_ptr self, engine* eng, std::shared_ptr<const model_entry> entry, query q,
-             reply<query_result> r) {
+             reply<query_result> r, grouping grouped = {}) {
   if (auto err = check_query(q))
     return r.fail(err);
 
@@ -330,6 +525,18 @@ void scatter(self_ptr self, engine* eng, std::shared_ptr<const model_entry> entr
                              "offset above " + std::to_string(query_offset_max) +
                                  "; page further with the cursor (after/nextCursor)"));
   auto g = std::make_shared<gather>();
+  if (grouped.limit != 0) {
+    if (grouped.path.empty())
+      return r.fail(
+          make_error(errc::invalid_argument, "a grouped query needs a field to group by"));
+    if (q.offset != 0 || !q.after.empty() || q.with_total || q.aggregate != aggregate_fn::none ||
+        q.cache_s != 0)
+      return r.fail(make_error(errc::invalid_argument,
+                               "a grouped query takes no offset, cursor, total, aggregate or "
+                               "cache"));
+    g->group_path = std::move(grouped.path);
+    g->group_limit = grouped.limit;
+  }
   if (!q.with.empty() || q.cache_s > 0) {
     auto models = relation_models(*eng, *entry, q.with);
     if (!models)
@@ -359,7 +566,8 @@ void scatter(self_ptr self, engine* eng, std::shared_ptr<const model_entry> entr
   auto found = targets_of(*eng, *entry, q);
   if (!found)
     return r.fail(found.error());
-  auto targets = std::move(*found);
+  g->targets = std::move(*found);
+  auto& targets = g->targets;
   g->all_users = !targets.empty() && targets.front().type == target::kind::scan;
   partition_query pq;
   // Partitions return one hit more than the page needs (so a next page is known to exist);
@@ -368,27 +576,43 @@ void scatter(self_ptr self, engine* eng, std::shared_ptr<const model_entry> entr
   pq.k = no_hits ? 0 : static_cast<uint64_t>(q.offset + q.limit + 1);
   pq.after = g->after;
   pq.count_total = q.with_total;
+  // A large offset or page over many partitions: candidates as sort tuples only, then the
+  // page's bodies from the partitions that hold them.
+  g->two_phase = pq.k * targets.size() > inline_hits_max;
+  if (g->group_limit != 0) {
+    // Every group's best, with bodies: the result is all of them.
+    pq.k = std::numeric_limits<uint64_t>::max();
+    pq.group_path = g->group_path;
+    pq.group_limit = g->group_limit;
+    g->two_phase = false;
+  }
+  pq.bodies = !g->two_phase;
+  pq.memory_bytes_max = memory_share(*eng, targets.size());
+  pq.slice_entries = eng->scan_slice_entries();
   pq.q = q;
   g->q = std::move(q);
-  g->expected = targets.size();
+  g->results.resize(targets.size());
   if (targets.empty())
     return finish(self, eng, entry, g, merge(*g), r);
-  for (auto& t : targets)
-    ask(self, *eng, entry, t, pq, [self, eng, entry, g, r](caf::expected<partition_result> res) {
-      if (res)
-        eng->note_examined(res->stats.examined);
-      if (g->failed)
-        return;
-      if (!res) {
-        g->failed = true;
-        r.fail(std::move(res.error()));
-        return self->quit();
-      }
-      g->results.push_back(std::move(*res));
-      if (g->results.size() < g->expected)
-        return;
-      finish(self, eng, entry, g, merge(*g), r);
-    });
+  for (size_t i = 0; i < targets.size(); ++i)
+    ask(self, *eng, entry, targets[i], pq,
+        [self, eng, entry, g, r, i](caf::expected<partition_result> res) {
+          if (res)
+            eng->note_examined(res->stats.examined);
+          if (g->failed)
+            return;
+          if (!res) {
+            g->failed = true;
+            r.fail(std::move(res.error()));
+            return self->quit();
+          }
+          g->results[i] = std::move(*res);
+          if (++g->answered < g->targets.size())
+            return;
+          if (g->two_phase)
+            return fetch_page(self, eng, entry, g, r);
+          finish(self, eng, entry, g, merge(*g), r);
+        });
 }
 
 coordinator_actor::behavior_type coordinator_main(self_ptr self, engine* eng,
@@ -401,6 +625,12 @@ coordinator_actor::behavior_type coordinator_main(self_ptr self, engine* eng,
       },
       [self, eng, entry](local_call<query, query_result>& c) {
         scatter(self, eng, entry, std::move(c.op), reply<query_result>{std::move(c.reply)});
+      },
+      [self, eng, entry](grouped_query& gq) {
+        auto rp = self->make_response_promise<query_result>();
+        scatter(self, eng, entry, std::move(gq.q), reply<query_result>{rp},
+                grouping{std::move(gq.group_path), gq.group_limit});
+        return rp;
       },
   };
 }

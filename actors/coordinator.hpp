@@ -1,7 +1,11 @@
 // The query coordinator: one actor per query. It scatters the query to the partitions that can
-// hold matches, gathers their best k = offset + limit + 1 hits, merges them in order, applies
-// the offset once, decodes only the page it returns and computes the next cursor. Partial
-// failure is an error: a query never answers with some partitions missing.
+// hold matches, gathers their best k = offset + limit + 1 hits, k-way merges them in order,
+// applies the offset once, decodes only the page it returns and computes the next cursor. When
+// k over all partitions is large (a deep offset or a large page), the first round gathers sort
+// tuples only and a second round asks the partitions holding the page for exactly its
+// documents, so memory follows the page, not the offset; each partition's candidates are held
+// within its share of the query's memory bound (engine::query_memory_bytes). Partial failure is
+// an error: a query never answers with some partitions missing.
 #pragma once
 
 #include <memory>
@@ -18,7 +22,8 @@ struct model_entry;
 constexpr int64_t query_offset_max = 100000;
 
 using coordinator_actor = caf::typed_actor<caf::replies_to<query>::with<query_result>,
-                                           caf::reacts_to<local_call<query, query_result>>>;
+                                           caf::reacts_to<local_call<query, query_result>>,
+                                           caf::replies_to<grouped_query>::with<query_result>>;
 
 class engine;
 

@@ -28,13 +28,6 @@
 
 namespace debros {
 
-/// The outcome of defining a model.
-struct define_outcome {
-  model_def def;
-  /// False when an identical definition existed already.
-  bool created = false;
-};
-
 class engine {
 public:
   engine(caf::actor_system& sys, storage::environment& env, storage::writer& writer);
@@ -118,6 +111,15 @@ public:
   std::chrono::milliseconds request_timeout() const noexcept { return request_timeout_; }
   void set_request_timeout(std::chrono::milliseconds t) noexcept { request_timeout_ = t; }
 
+  /// The memory one query's candidates may take over all its partitions (0: no bound); see
+  /// runtime_options::query_memory_bytes.
+  uint64_t query_memory_bytes() const noexcept { return query_memory_bytes_; }
+  void set_query_memory_bytes(uint64_t n) noexcept { query_memory_bytes_ = n; }
+
+  /// Entries a partition's scan reads per slice (see runtime_options::scan_slice_entries).
+  uint64_t scan_slice_entries() const noexcept { return scan_slice_entries_; }
+  void set_scan_slice_entries(uint64_t n) noexcept { scan_slice_entries_ = n; }
+
   /// Replaces the caches with new bounds. Call before the first query (runtime::start does).
   void configure_caches(cache_options queries, cache_options relations,
                         std::chrono::milliseconds relation_ttl);
@@ -193,6 +195,8 @@ private:
   std::unique_ptr<result_cache<query_result>> query_cache_;
   std::chrono::milliseconds relation_ttl_{60000};
   std::chrono::milliseconds request_timeout_{30000};
+  uint64_t query_memory_bytes_ = uint64_t{64} << 20;
+  uint64_t scan_slice_entries_ = 10000;
   /// Monitors every shard and global index partition (respawn).
   caf::actor supervisor_;
   std::atomic<bool> stopping_{false};

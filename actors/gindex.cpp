@@ -13,6 +13,7 @@
 #include "actors/doc_writes.hpp"
 #include "actors/partition_scan.hpp"
 #include "actors/reply.hpp"
+#include "actors/scan_runner.hpp"
 #include "messages/assert.hpp"
 #include "messages/errc.hpp"
 #include "storage/outbox.hpp"
@@ -51,13 +52,9 @@ using self_ptr = gindex_actor::stateful_pointer<gindex_state>;
 // channel (std::nullopt: none is).
 void answer_due(self_ptr self, std::optional<uint64_t> first_left) {
   auto& st = self->state;
-  for (auto& w : st.waiting.release(first_left)) {
-    auto r = run_partition_query(*st.cfg.env, st.layout, st.entry->def(), w.pq);
-    if (r)
-      w.rp.deliver(std::move(*r));
-    else
-      w.rp.deliver(std::move(r.error()));
-  }
+  for (auto& w : st.waiting.release(first_left))
+    deliver_in_slices(self, *st.cfg.env, st.layout, st.entry, st.entry->def(), std::move(w.pq),
+                      std::move(w.rp));
 }
 
 void fail_waiting(self_ptr self, const caf::error& err) {
@@ -192,7 +189,8 @@ gindex_actor::behavior_type gindex_main(self_ptr self, gindex_config cfg) {
           return std::move(at.error());
         auto through = apply_gate<waiting_query>::target(*at);
         if (!through)
-          return run_partition_query(*s.cfg.env, s.layout, s.entry->def(), pq);
+          return answer_in_slices(self, *s.cfg.env, s.layout, s.entry, s.entry->def(),
+                                  std::move(pq));
         auto rp = self->make_response_promise<partition_result>();
         s.waiting.hold(*through, waiting_query{std::move(pq), rp});
         if (!s.draining)

@@ -1,11 +1,14 @@
 #include "actors/partition_scan.hpp"
 
 #include <algorithm>
+#include <map>
+#include <set>
 
 #include "actors/doc_keys.hpp"
 #include "actors/placement.hpp"
 #include "messages/errc.hpp"
 #include "storage/key_codec.hpp"
+#include "storage/record.hpp"
 
 namespace debros {
 
@@ -20,11 +23,27 @@ struct key_range {
 
 // -- candidate collection ----------------------------------------------------------------------
 
-// Receives candidate documents (their msgpack bodies), keeps what the query asks for.
+// What a kept hit costs in memory: its parts and the heap blocks of its strings (non-scalar
+// sort values, rare, by their encoded size).
+size_t hit_bytes(const query_hit& h) {
+  size_t n = sizeof(query_hit) + h.body.capacity() + h.tuple.capacity() * sizeof(value);
+  for (auto& v : h.tuple) {
+    if (v.is_string())
+      n += v.as_string().size();
+    else if (v.is_array() || v.is_object())
+      n += to_msgpack(v).size();
+  }
+  return n;
+}
+
+// Receives candidate documents (their msgpack bodies), keeps what the query asks for, within
+// the partition's memory bound.
 class collector {
 public:
   collector(const partition_query& pq, bool streaming)
-      : q_(pq.q), k_(pq.k), after_(pq.after), streaming_(streaming), need_all_(counts_all(pq)) {}
+      : q_(pq.q), k_(pq.k), after_(pq.after), streaming_(streaming && pq.group_limit == 0),
+        need_all_(counts_all(pq)), bodies_(pq.bodies), bytes_max_(pq.memory_bytes_max),
+        group_path_(pq.group_path), group_limit_(pq.group_limit) {}
 
   // Whether every match is visited, cursor or not (a total or an aggregate).
   static bool counts_all(const partition_query& pq) {
@@ -34,6 +53,8 @@ public:
   // Offers one candidate; `token` is its first-sort-key bytes in a streaming scan (equal tokens
   // are ties). Returns false when the scan can stop.
   bool offer(std::string_view body, std::string_view token) {
+    if (over_budget_)
+      return false;
     ++examined_;
     if (!matches_msgpack(q_.where, body))
       return true;
@@ -49,19 +70,52 @@ public:
     auto tuple = sort_tuple_msgpack(body, q_.order_by);
     if (!after_.empty() && compare_sort_tuples(tuple, after_, q_.order_by) <= 0)
       return true;
-    if (streaming_)
-      return offer_streaming(std::move(tuple), body, token);
-    offer_heap(std::move(tuple), body);
-    return true;
+    auto kept = bodies_ ? body : std::string_view{};
+    bool more = true;
+    if (group_limit_ != 0)
+      offer_grouped(std::move(tuple), kept, to_msgpack(extract_msgpack(body, group_path_)));
+    else if (streaming_)
+      more = offer_streaming(std::move(tuple), kept, token);
+    else
+      offer_heap(std::move(tuple), kept);
+    if (bytes_max_ != 0 && held_bytes_ > bytes_max_) {
+      over_budget_ = true;
+      return false;
+    }
+    return more;
   }
 
-  partition_result finish(plan_kind plan) {
+  // Called at the end of a plan; a scan paused between slices (see scan_progress) finishes
+  // later, and what it returns now is not used.
+  void set_pause_flag(const bool* paused) { paused_ = paused; }
+
+  // The scan ran in more than one slice: an index entry that moved while it paused (its value
+  // changed) may have been offered twice.
+  void set_sliced() { sliced_ = true; }
+
+  caf::expected<partition_result> finish(plan_kind plan) {
+    if (paused_ != nullptr && *paused_)
+      return partition_result{};
+    if (over_budget_)
+      return make_error(errc::too_large,
+                        "the query needs more than its memory bound to answer: this partition "
+                        "alone would hold " +
+                            std::to_string(held_bytes_) + " bytes of candidates (bound " +
+                            std::to_string(bytes_max_) +
+                            " per partition); page with the cursor (after/nextCursor) rather "
+                            "than a large offset, or narrow the where");
     partition_result out;
     auto less = [&](const query_hit& a, const query_hit& b) {
       return compare_sort_tuples(a.tuple, b.tuple, q_.order_by) < 0;
     };
+    for (auto& [key, group] : groups_)
+      for (auto& h : group)
+        hits_.push_back(std::move(h));
+    groups_.clear();
     std::sort(hits_.begin(), hits_.end(), less);
-    if (hits_.size() > k_)
+    if (sliced_)
+      drop_repeated_ids();
+    if (group_limit_ == 0 && hits_.size() > k_)
       hits_.resize(k_);
     out.hits = std::move(hits_);
     out.total = total_;
@@ -74,7 +128,7 @@ public:
 private:
   bool offer_streaming(std::vector<value> tuple, std::string_view body, std::string_view token) {
     if (hits_.size() < k_) {
-      hits_.push_back(query_hit{std::move(tuple), std::string{body}});
+      keep(query_hit{std::move(tuple), std::string{body}});
       if (hits_.size() == k_)
         tie_token_ = std::string{token};
       return true;
@@ -97,20 +151,50 @@ private:
   }
 
   void offer_heap(std::vector<value> tuple, std::string_view body) {
-    // A max-heap on the sort order: the worst kept hit is at the front.
+    offer_bounded(hits_, k_, std::move(tuple), body);
+  }
+
+  // Each group (its key: the msgpack of the group field's value) keeps its best group_limit_.
+  void offer_grouped(std::vector<value> tuple, std::string_view body, std::string key) {
+    offer_bounded(groups_[std::move(key)], group_limit_, std::move(tuple), body);
+  }
+
+  // Keeps the best `k` hits in `heap`, a max-heap on the sort order (the worst kept hit is at
+  // the front).
+  void offer_bounded(std::vector<query_hit>& heap, uint64_t k, std::vector<value> tuple,
+                     std::string_view body) {
     auto less = [&](const query_hit& a, const query_hit& b) {
       return compare_sort_tuples(a.tuple, b.tuple, q_.order_by) < 0;
     };
-    if (hits_.size() < k_) {
-      hits_.push_back(query_hit{std::move(tuple), std::string{body}});
-      std::push_heap(hits_.begin(), hits_.end(), less);
+    if (heap.size() < k) {
+      keep(heap, query_hit{std::move(tuple), std::string{body}});
+      std::push_heap(heap.begin(), heap.end(), less);
       return;
     }
-    if (compare_sort_tuples(tuple, hits_.front().tuple, q_.order_by) >= 0)
+    if (compare_sort_tuples(tuple, heap.front().tuple, q_.order_by) >= 0)
       return;
-    std::pop_heap(hits_.begin(), hits_.end(), less);
-    hits_.back() = query_hit{std::move(tuple), std::string{body}};
-    std::push_heap(hits_.begin(), hits_.end(), less);
+    std::pop_heap(heap.begin(), heap.end(), less);
+    held_bytes_ -= hit_bytes(heap.back());
+    heap.back() = query_hit{std::move(tuple), std::string{body}};
+    held_bytes_ += hit_bytes(heap.back());
+    std::push_heap(heap.begin(), heap.end(), less);
+  }
+
+  void keep(query_hit h) { keep(hits_, std::move(h)); }
+
+  // Keeps the first (best) hit of each id; a tuple ends with the id.
+  void drop_repeated_ids() {
+    std::set<std::string> seen;
+    auto last = std::remove_if(hits_.begin(), hits_.end(), [&](const query_hit& h) {
+      auto& id = h.tuple.back();
+      return id.is_string() && !seen.insert(id.as_string()).second;
+    });
+    hits_.erase(last, hits_.end());
+  }
+
+  void keep(std::vector<query_hit>& into, query_hit h) {
+    held_bytes_ += hit_bytes(h);
+    into.push_back(std::move(h));
   }
 
   void add_to_aggregate(std::string_view body) {
@@ -127,6 +211,15 @@ private:
   const std::vector<value>& after_;
   bool streaming_;
   bool need_all_;
+  bool bodies_;
+  uint64_t bytes_max_;
+  uint64_t held_bytes_ = 0;
+  bool over_budget_ = false;
+  const std::string& group_path_;
+  uint64_t group_limit_;
+  std::map<std::string, std::vector<query_hit>> groups_;
+  const bool* paused_ = nullptr;
+  bool sliced_ = false;
   bool done_collecting_ = false;
   bool tie_heap_ = false;
   std::vector<query_hit> hits_;
@@ -136,14 +229,48 @@ private:
   aggregate_state agg_;
 };
 
+// -- slices ------------------------------------------------------------------------------------
+
+// What a scan keeps between its slices. Each slice is one run of the planner in a read snapshot
+// of its own: it reads at most `entries_max` entries, then pauses at the next key it would have
+// read. The walks of a plan (one per key range) happen in the same order in every run, so the
+// next slice skips the walks finished before and starts the paused one at its key.
+struct scan_progress {
+  std::optional<collector> col;
+  uint64_t entries_max = 0; // per slice; 0: no pause
+  uint64_t used = 0;        // entries read in this slice
+  size_t seq = 0;           // walks started in this slice's run
+  bool paused = false;
+  bool resuming = false;
+  size_t resume_seq = 0;
+  std::string resume_key; // the first key not read yet
+  uint32_t slices = 0;
+
+  // Whether to pause before reading `key` of walk `seq`; records where.
+  bool pause_before(size_t walk, std::string_view key) {
+    if (entries_max == 0 || used < entries_max) {
+      ++used;
+      return false;
+    }
+    paused = true;
+    resume_seq = walk;
+    resume_key = std::string{key};
+    return true;
+  }
+};
+
 // -- scanning ----------------------------------------------------------------------------------
 
-caf::expected<std::string_view> body_of(std::string_view record) {
-  // The version byte is checked on every read; the msgpack body is walked by the bounds-checked
-  // reader of the query evaluation, and fully checked when it becomes a hit's reply.
-  if (record.empty() || static_cast<uint8_t>(record[0]) != 1)
-    return make_error(errc::corruption, "document record with an unknown version");
-  return record.substr(1);
+// Every record a query reads is verified (storage::record_body: version and checksum) before
+// anything in it is looked at; damage is `corruption` naming the document, never a silent skip.
+caf::expected<std::string_view> body_of(std::string_view record, const std::string& model,
+                                        std::string_view id) {
+  constexpr std::string_view what = "document";
+  auto body = storage::record_body(record, what);
+  if (!body) // the message is "document: <damage>"; name which document
+    return make_error(errc::corruption, "document " + model + "/" + std::string{id} +
+                                            message_of(body.error()).substr(what.size()));
+  return body;
 }
 
 // Visits the entries of `t` with keys in `r`, forward or backward, until `fn` returns false.
@@ -210,8 +337,8 @@ bool is_range_lookup(const query_expr& c) {
 class planner {
 public:
   planner(const storage::read_txn& txn, const partition_layout& layout, const model_def& def,
-          const partition_query& pq)
-      : txn_(txn), layout_(layout), def_(def), pq_(pq), keys_(pq.q.order_by) {
+          const partition_query& pq, scan_progress& prog)
+      : txn_(txn), layout_(layout), def_(def), pq_(pq), keys_(pq.q.order_by), prog_(prog) {
     if (pq.q.where.type == query_expr::kind::all)
       for (auto& c : pq.q.where.children)
         if (c.type == query_expr::kind::cond)
@@ -413,6 +540,47 @@ private:
 
   // -- scans --
 
+  // The scan's collector, made by the first slice (the plan, and so `streaming`, is the same in
+  // every slice).
+  collector& collector_for(bool streaming) {
+    if (!prog_.col) {
+      prog_.col.emplace(pq_, streaming);
+      prog_.col->set_pause_flag(&prog_.paused);
+    }
+    return *prog_.col;
+  }
+
+  // Visits the entries of `t` in `r` like scan_range, as one walk of the scan's slices: a walk
+  // finished by an earlier slice is skipped, the paused one starts at its key, and the walk
+  // pauses when the slice has read its entries.
+  template <class F>
+  caf::error walk(storage::table t, key_range r, bool reverse, F&& fn) {
+    auto seq = prog_.seq++;
+    if (prog_.paused)
+      return caf::none;
+    if (prog_.resuming) {
+      if (seq < prog_.resume_seq)
+        return caf::none;
+      if (seq == prog_.resume_seq) {
+        prog_.resuming = false;
+        auto& at = prog_.resume_key;
+        if (!reverse) {
+          if (at > r.lo)
+            r.lo = at;
+        } else {
+          auto next = at + '\0'; // the smallest key after `at`: `at` itself is still to read
+          if (r.hi.empty() || next < r.hi)
+            r.hi = std::move(next);
+        }
+      }
+    }
+    return scan_range(txn_, t, r, reverse, [&](storage::cursor& c, caf::error& err) {
+      if (prog_.pause_before(seq, c.key()))
+        return false;
+      return fn(c, err);
+    });
+  }
+
   // The plan of an index walk: `local` in a shard, `global` in a global index partition.
   plan_kind on_index(plan_kind local, plan_kind global) const {
     return layout_.global_index ? global : local;
@@ -435,7 +603,7 @@ private:
       return make_error(errc::corruption,
                         "index entry without document " + def_.name + "/" + std::string{id});
     }
-    return body_of(**rec);
+    return body_of(**rec, def_.name, id);
   }
 
   // What identifies ties in a streaming index scan: entries with equal tokens tie.
@@ -447,7 +615,7 @@ private:
     auto fp_size = field_prefix(field).size();
     if (layout_.global_index)
       return walk_gindex(fp_size, r, reverse, tk, col);
-    return scan_range(txn_, layout_.index, r, reverse, [&](storage::cursor& c, caf::error& err) {
+    return walk(layout_.index, r, reverse, [&](storage::cursor& c, caf::error& err) {
       doc_keys::index_entry e;
       if (!doc_keys::split_index_key(c.key(), fp_size, e)) {
         err = make_error(errc::corruption, "malformed index entry of " + def_.name + "." + field);
@@ -470,7 +638,7 @@ private:
   }
 
   caf::error walk_gindex(size_t fp_size, key_range r, bool reverse, token tk, collector& col) {
-    return scan_range(txn_, layout_.index, r, reverse, [&](storage::cursor& c, caf::error& err) {
+    return walk(layout_.index, r, reverse, [&](storage::cursor& c, caf::error& err) {
       doc_keys::gindex_entry e;
       if (!doc_keys::split_gindex_key(c.key(), fp_size, e)) {
         err = make_error(errc::corruption, "malformed global index entry of " + def_.name);
@@ -498,7 +666,7 @@ private:
   }
 
   caf::expected<partition_result> stream_eq_by_created(const query_expr& eq, bool reverse) {
-    collector col{pq_, true};
+    auto& col = collector_for(true);
     auto vp = value_prefix(eq.path, eq.operand);
     key_range r{vp, prefix_end(vp)};
     if (!pq_.after.empty() && pq_.after[0].is_int()) {
@@ -518,7 +686,7 @@ private:
 
   caf::expected<partition_result> stream_index(const std::string& field, key_range r,
                                                bool reverse) {
-    collector col{pq_, true};
+    auto& col = collector_for(true);
     if (r.lo.empty()) {
       auto fp = field_prefix(field);
       r = key_range{fp, prefix_end(fp)};
@@ -532,7 +700,7 @@ private:
 
   caf::expected<partition_result> heap_index(const std::string& field,
                                              const std::vector<key_range>& ranges) {
-    collector col{pq_, false};
+    auto& col = collector_for(false);
     for (auto& r : ranges)
       if (auto err = walk_index(field, r, false, token::value, col))
         return err;
@@ -541,7 +709,7 @@ private:
 
   // The documents of the ids `c` names, each read once.
   caf::expected<partition_result> point_lookup(const query_expr& c) {
-    collector col{pq_, false};
+    auto& col = collector_for(false);
     std::vector<std::string> ids;
     if (c.op == query_op::eq)
       ids.push_back(c.operand.as_string());
@@ -559,7 +727,7 @@ private:
         return rec.error();
       if (!*rec)
         continue;
-      auto body = body_of(**rec);
+      auto body = body_of(**rec, def_.name, id);
       if (!body)
         return body.error();
       col.offer(*body, id);
@@ -569,8 +737,8 @@ private:
 
   caf::error walk_docs(key_range r, bool reverse, collector& col) {
     auto id_offset = layout_.docs_prefix.size();
-    return scan_range(txn_, layout_.docs, r, reverse, [&](storage::cursor& c, caf::error& err) {
-      auto body = body_of(c.val());
+    return walk(layout_.docs, r, reverse, [&](storage::cursor& c, caf::error& err) {
+      auto body = body_of(c.val(), def_.name, c.key().substr(id_offset));
       if (!body) {
         err = std::move(body.error());
         return false;
@@ -580,7 +748,7 @@ private:
   }
 
   caf::expected<partition_result> stream_docs(bool reverse) {
-    collector col{pq_, true};
+    auto& col = collector_for(true);
     key_range r{layout_.docs_prefix, prefix_end(layout_.docs_prefix)};
     if (!pq_.after.empty() && pq_.after[0].is_string())
       seek_to(r, layout_.docs_prefix + pq_.after[0].as_string(), reverse);
@@ -590,7 +758,7 @@ private:
   }
 
   caf::expected<partition_result> heap_docs() {
-    collector col{pq_, false};
+    auto& col = collector_for(false);
     auto err = layout_.docs_by_user
                    ? walk_my_users(col)
                    : walk_docs(key_range{layout_.docs_prefix, prefix_end(layout_.docs_prefix)},
@@ -604,11 +772,22 @@ private:
   // that are this scanner's share (stable_hash(key of user) % user_mod == user_rem), skipping
   // each other user's documents with one seek.
   caf::error walk_my_users(collector& col) {
+    // One walk of the scan's slices (see walk), with its own cursor for the seeks past other
+    // hosts' users.
+    auto seq = prog_.seq++;
+    if (prog_.paused || (prog_.resuming && seq < prog_.resume_seq))
+      return caf::none;
+    auto from = layout_.docs_prefix;
+    if (prog_.resuming && seq == prog_.resume_seq) {
+      prog_.resuming = false;
+      if (prog_.resume_key > from)
+        from = prog_.resume_key;
+    }
     auto c = txn_.open_cursor(layout_.docs);
     if (!c)
       return c.error();
     auto end = prefix_end(layout_.docs_prefix);
-    bool ok = c->seek(layout_.docs_prefix);
+    bool ok = c->seek(from);
     while (ok && (end.empty() || c->key() < std::string_view{end})) {
       auto rest = c->key().substr(layout_.docs_prefix.size());
       auto start = rest;
@@ -617,14 +796,19 @@ private:
       auto user_key = start.substr(0, start.size() - rest.size());
       auto user_prefix = layout_.docs_prefix + std::string{user_key};
       if (layout_.user_mod != 0 && stable_hash(user_key) % layout_.user_mod != layout_.user_rem) {
+        if (prog_.pause_before(seq, c->key()))
+          return caf::none;
         ok = c->seek(prefix_end(user_prefix));
         continue;
       }
       for (; ok && c->key().substr(0, user_prefix.size()) == user_prefix; ok = c->next()) {
-        auto body = body_of(c->val());
+        if (prog_.pause_before(seq, c->key()))
+          return caf::none;
+        auto id = c->key().substr(user_prefix.size());
+        auto body = body_of(c->val(), def_.name, id);
         if (!body)
           return body.error();
-        if (!col.offer(*body, c->key().substr(user_prefix.size())))
+        if (!col.offer(*body, id))
           return c->error();
       }
     }
@@ -636,6 +820,7 @@ private:
   const model_def& def_;
   const partition_query& pq_;
   const std::vector<sort_key>& keys_;
+  scan_progress& prog_;
   std::vector<const query_expr*> conds_;
 };
 
@@ -674,15 +859,51 @@ choose_gindex(const model_def& def, const std::vector<std::string>& global_field
   return std::nullopt;
 }
 
+struct partition_scan::state {
+  partition_layout layout;
+  std::shared_ptr<const void> keep_def;
+  const model_def* def;
+  partition_query pq;
+  scan_progress prog;
+};
+
+partition_scan::partition_scan(partition_layout layout, const model_def& def,
+                               std::shared_ptr<const void> keep_def, partition_query pq)
+    : st_(std::make_unique<state>(
+          state{std::move(layout), std::move(keep_def), &def, std::move(pq), {}})) {}
+
+partition_scan::~partition_scan() = default;
+
+std::optional<caf::expected<partition_result>> partition_scan::step(storage::environment& env,
+                                                                    uint64_t entries_max) {
+  auto& prog = st_->prog;
+  auto txn = env.read();
+  if (!txn)
+    return caf::expected<partition_result>{txn.error()};
+  prog.entries_max = entries_max;
+  prog.used = 0;
+  prog.seq = 0;
+  prog.paused = false;
+  ++prog.slices;
+  planner p{*txn, st_->layout, *st_->def, st_->pq, prog};
+  auto r = p.run();
+  if (prog.paused) {
+    prog.resuming = true;
+    if (prog.col)
+      prog.col->set_sliced();
+    return std::nullopt;
+  }
+  if (r)
+    r->stats.slices = prog.slices;
+  return r;
+}
+
 caf::expected<partition_result> run_partition_query(storage::environment& env,
                                                     const partition_layout& layout,
                                                     const model_def& def,
                                                     const partition_query& pq) {
-  auto txn = env.read();
-  if (!txn)
-    return txn.error();
-  planner p{*txn, layout, def, pq};
-  return p.run();
+  partition_scan scan{layout, def, nullptr, pq};
+  return *scan.step(env, 0);
 }
 
 } // namespace debros

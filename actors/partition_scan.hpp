@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -81,8 +82,37 @@ struct gindex_choice {
 std::optional<gindex_choice>
 choose_gindex(const model_def& def, const std::vector<std::string>& global_fields, const query& q);
 
-/// Answers `pq` for one partition. Errors: corruption for damaged records or index entries,
-/// storage errors of the read.
+/// One partition's answer to one query, computed in slices so that a long scan neither holds a
+/// read snapshot (which holds off the store's map growth, and so the writer) nor its actor for
+/// its whole length. Each step reads at most `entries_max` entries (index entries, documents,
+/// skipped users) in a read snapshot of its own, then pauses before the next key; the next step
+/// resumes there. A scan that fits one step is a snapshot; one that takes several sees each
+/// slice's documents as they are at that slice: a document written meanwhile is seen as it was
+/// or as it became, one whose indexed value moved across the scan's position may be missed, and
+/// one seen twice is kept once in the hits (its `total` and aggregate may count it twice).
+/// Not thread-safe: one caller at a time.
+class partition_scan {
+public:
+  /// `def` must live as long as the scan: `keep_def` (its owner, may be null) is held for it.
+  partition_scan(partition_layout layout, const model_def& def,
+                 std::shared_ptr<const void> keep_def, partition_query pq);
+  ~partition_scan();
+  partition_scan(const partition_scan&) = delete;
+  partition_scan& operator=(const partition_scan&) = delete;
+
+  /// Runs one slice (0: no bound, the whole scan). Returns the answer when the scan is complete
+  /// (its stats count the slices), std::nullopt when it paused. Errors: those of
+  /// run_partition_query.
+  std::optional<caf::expected<partition_result>> step(storage::environment& env,
+                                                      uint64_t entries_max);
+
+private:
+  struct state;
+  std::unique_ptr<state> st_;
+};
+
+/// Answers `pq` for one partition in one snapshot. Errors: corruption for damaged records or
+/// index entries, storage errors of the read, too_large past pq.memory_bytes_max.
 caf::expected<partition_result> run_partition_query(storage::environment& env,
                                                     const partition_layout& layout,
                                                     const model_def& def,

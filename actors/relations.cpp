@@ -97,10 +97,13 @@ void query_all(self_ptr self, engine* eng, std::shared_ptr<const model_entry> en
           [done](caf::error& err) { done(std::move(err)); });
 }
 
-// The documents of `entry`'s model whose field `path` is one of `values`, in `order`.
+// The documents of `entry`'s model whose field `path` is one of `values`, in `order`; with a
+// `per_value` limit, at most that many for each value, cut inside the partitions (one grouped
+// query: a parent with a million related documents costs its limit, not a million).
 void fetch_where_in(self_ptr self, const relation_ctx& rc,
                     const std::shared_ptr<const model_entry>& entry, const std::string& path,
-                    std::vector<value> values, std::vector<sort_key> order, docs_fn done) {
+                    std::vector<value> values, std::vector<sort_key> order, docs_fn done,
+                    uint64_t per_value = 0) {
   if (values.empty())
     return done(std::vector<value>{});
   query q;
@@ -108,8 +111,15 @@ void fetch_where_in(self_ptr self, const relation_ctx& rc,
   q.where.type = query_expr::kind::all;
   q.where.children.push_back(in_condition(path, std::move(values)));
   q.order_by = std::move(order);
-  query_all(self, rc.eng, entry, std::move(q), rc.queries, std::make_shared<std::vector<value>>(),
-            std::move(done));
+  if (per_value == 0)
+    return query_all(self, rc.eng, entry, std::move(q), rc.queries,
+                     std::make_shared<std::vector<value>>(), std::move(done));
+  ++*rc.queries;
+  q.limit = query_limit_max;
+  self->request(spawn_coordinator(*rc.eng, entry), rc.eng->request_timeout(),
+                grouped_query{std::move(q), path, per_value})
+      .then([done](query_result& r) { done(std::move(r.docs)); },
+            [done](caf::error& err) { done(std::move(err)); });
 }
 
 std::vector<sort_key> order_of(const relation_def& rel) {
@@ -186,14 +196,19 @@ void fetch_relation(self_ptr self, const relation_ctx& rc, const std::vector<val
     }
     return out;
   };
-  if (rel.type != relation_type::many_to_many)
-    return fetch_where_in(self, rc, rc.target, rel.foreign_key, std::move(parent_ids),
-                          order_of(rel),
-                          [group, fk = rel.foreign_key, done](caf::expected<std::vector<value>> r) {
-                            if (!r)
-                              return done(r.error());
-                            done(group(*r, fk, nullptr));
-                          });
+  if (rel.type != relation_type::many_to_many) {
+    // hasOne keeps the first; hasMany its limit (0: all) per parent.
+    auto per_parent =
+        rel.type == relation_type::has_one ? uint64_t{1} : static_cast<uint64_t>(rel.limit);
+    return fetch_where_in(
+        self, rc, rc.target, rel.foreign_key, std::move(parent_ids), order_of(rel),
+        [group, fk = rel.foreign_key, done](caf::expected<std::vector<value>> r) {
+          if (!r)
+            return done(r.error());
+          done(group(*r, fk, nullptr));
+        },
+        per_parent);
+  }
   // manyToMany: junction rows first, then the related documents they name.
   fetch_where_in(
       self, rc, rc.through, rel.other_key, std::move(parent_ids), {sort_key{"createdAt", false}},

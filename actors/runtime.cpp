@@ -8,6 +8,7 @@
 #include "caf/actor_registry.hpp"
 #include "caf/actor_system.hpp"
 #include "caf/actor_system_config.hpp"
+#include "caf/event_based_actor.hpp"
 #include "caf/io/middleman.hpp"
 #include "caf/openssl/manager.hpp"
 #include "caf/send.hpp"
@@ -107,6 +108,8 @@ caf::expected<std::unique_ptr<runtime>> runtime::start(runtime_options opts) {
   p->eng->start_hosts(p->opts.user_db_hosts, p->opts.user_db_live_max, p->opts.user_db_idle);
   p->eng->configure_caches(p->opts.query_cache, p->opts.relation_cache, p->opts.relation_cache_ttl);
   p->eng->set_request_timeout(p->opts.call_timeout);
+  p->eng->set_query_memory_bytes(p->opts.query_memory_bytes);
+  p->eng->set_scan_slice_entries(p->opts.scan_slice_entries);
   std::unique_ptr<runtime> rt{new runtime(std::move(p))};
   if (auto err = rt->impl_->eng->load())
     return err;
@@ -179,6 +182,22 @@ caf::expected<model_def> runtime::define(model_def def, bool* created) {
   if (created != nullptr)
     *created = out->created;
   return std::move(out->def);
+}
+
+void runtime::define_async(model_def def, reply_fn<define_outcome> done) {
+  auto once = answered_once(std::move(done));
+  if (stopping())
+    return once(make_error(errc::shutting_down, "the runtime is stopping"));
+  // A detached actor has its own thread: the define's fsync blocks it, never a CAF worker or
+  // the caller. Defines are rare (an admin's) and serialized by the engine.
+  auto* eng = impl_->eng.get();
+  impl_->sys->spawn<caf::detached>(
+      [eng, once](caf::event_based_actor* self, model_def d) -> caf::behavior {
+        once(eng->define(std::move(d)));
+        self->quit();
+        return {};
+      },
+      std::move(def));
 }
 
 caf::expected<model_def> runtime::define_json(std::string_view name, std::string_view json_text,

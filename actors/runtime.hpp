@@ -68,6 +68,16 @@ struct runtime_options {
   cache_options query_cache;
   cache_options relation_cache;
   std::chrono::milliseconds relation_cache_ttl{60000};
+  /// The memory one query may hold for its candidates, over all the partitions it asks (each
+  /// gets an equal share, at least 64 KiB): past it the query fails with `too_large` (413) and
+  /// a message saying to page with the cursor. Candidates are sort tuples only when a query
+  /// skips or returns many (offset + limit + 1 times the partitions above 1,024), so the bound
+  /// is met by deep offsets (offset 100,000 over 16 shards takes ~16 MiB per shard). 0: none.
+  uint64_t query_memory_bytes = uint64_t{64} << 20;
+  /// Entries (index entries, documents) a partition's scan reads before it lets its actor and
+  /// the store go on (actors/partition_scan.hpp "partition_scan"): a longer scan continues in
+  /// slices, each in a read snapshot of its own. 0: every scan in one piece.
+  uint64_t scan_slice_entries = 10000;
   /// Load CAF's middleman so that this runtime can talk to other nodes (debros-node does).
   bool network = false;
   /// Mutual TLS between nodes (caf_openssl): this node's certificate, its key and the cluster
@@ -238,6 +248,12 @@ public:
 
   /// Defines a model (see engine::define). `created` tells whether it is new.
   caf::expected<model_def> define(model_def def, bool* created = nullptr);
+  /// Defines a model without blocking the calling thread: the checks and the durable write of
+  /// the definition (an fsync) run on a thread of their own, and `done` gets the stored
+  /// definition and whether it is new, once (on that thread; it must not block). For event
+  /// loops and actors (the HTTP gateway's PUT /v1/models/{M}). Errors: those of define,
+  /// shutting_down.
+  void define_async(model_def def, reply_fn<define_outcome> done);
   /// Defines a model from the JSON form of API.md "Models".
   caf::expected<model_def> define_json(std::string_view name, std::string_view json_text,
                                        bool* created = nullptr);

@@ -17,6 +17,7 @@
 #include "actors/partition_scan.hpp"
 #include "actors/placement.hpp"
 #include "actors/reply.hpp"
+#include "actors/scan_runner.hpp"
 #include "messages/assert.hpp"
 #include "messages/errc.hpp"
 #include "storage/record.hpp"
@@ -612,7 +613,8 @@ shard_actor::behavior_type shard_main(self_ptr self, shard_config cfg) {
       },
       [self](partition_query& pq) -> caf::result<partition_result> {
         auto& s = self->state;
-        auto r = run_partition_query(*s.cfg.env, s.layout, s.entry->def(), pq);
+        auto r =
+            answer_in_slices(self, *s.cfg.env, s.layout, s.entry, s.entry->def(), std::move(pq));
         op_done(self);
         return r;
       },

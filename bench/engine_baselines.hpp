@@ -348,12 +348,13 @@ private:
   bool stop_ = false;
 };
 
-/// The msgpack body of a stored record after its version byte is checked, as the partitions
-/// read records.
+/// The msgpack body of a stored record after it is verified (version and checksum), as the
+/// partitions read records.
 inline std::string_view checked_body(std::string_view record) {
-  if (record.empty() || static_cast<uint8_t>(record[0]) != 1)
-    fail("baseline", make_error(errc::corruption, "document record with an unknown version"));
-  return record.substr(1);
+  auto body = storage::record_body(record, "document");
+  if (!body)
+    fail("baseline", body.error());
+  return *body;
 }
 
 /// One candidate a partition keeps: its sort values and its stored body.

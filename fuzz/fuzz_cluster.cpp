@@ -87,5 +87,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   load_as<partition_result>(payload, n);
   load_as<query_result>(payload, n);
   load_as<node_info>(payload, n);
+  load_as<grouped_query>(payload, n);
   return 0;
 }

@@ -63,7 +63,8 @@ struct doc_increment {
   std::string as_user;
 };
 
-/// One document of a partition's answer: its sort tuple (query.hpp) and its msgpack body.
+/// One document of a partition's answer: its sort tuple (query.hpp, ending in the id, so it
+/// names the document) and its msgpack body (empty when the query asked for no bodies).
 struct query_hit {
   std::vector<value> tuple;
   std::string body;
@@ -71,18 +72,43 @@ struct query_hit {
 
 /// The part of a query one partition answers: up to `k` best hits in order (after the cursor
 /// tuple `after`, when not empty), the number of all matches when `count_total`, and the partial
-/// aggregate when the query has one.
+/// aggregate when the query has one. Without `bodies` the hits carry their sort tuples only (the
+/// coordinator merges them, then asks for the page's documents). The hits a partition holds
+/// while it scans may take at most `memory_bytes_max` (0: no bound); past it the answer is
+/// `too_large`.
 struct partition_query {
   query q;
   uint64_t k = 0;
   std::vector<value> after;
   bool count_total = false;
+  bool bodies = true;
+  uint64_t memory_bytes_max = 0;
+  /// When `group_limit` is not zero: at most `group_limit` hits per value of the field
+  /// `group_path` (best first), and `k` does not apply (see grouped_query).
+  std::string group_path;
+  uint64_t group_limit = 0;
+  /// Entries a partition reads per slice of its scan (actors/partition_scan.hpp); 0: the whole
+  /// scan at once.
+  uint64_t slice_entries = 0;
+};
+
+/// A query whose hits are kept per group: at most `group_limit` documents per value of the field
+/// `group_path`, best first in the query's order, over all partitions, each partition keeping
+/// only its best `group_limit` of each group (relation loads: a hasMany or hasOne with a limit
+/// gets it per parent, never every related document). All kept documents are answered in one
+/// result, in order; the query's limit, offset, cursor, total and aggregate do not apply.
+struct grouped_query {
+  query q;
+  std::string group_path;
+  uint64_t group_limit = 0;
 };
 
 /// How a partition answered: the access path it chose and how many documents it examined.
 struct partition_stats {
   uint64_t examined = 0;
   plan_kind plan = plan_kind::none;
+  /// The slices the scan took (actors/partition_scan.hpp): 1 when it fit one.
+  uint32_t slices = 1;
 };
 
 struct partition_result {
@@ -111,6 +137,8 @@ struct query_stats {
   /// (plan_kind_count entries; all zero when no partition was asked). A cached result reports
   /// the plans of the query that filled the cache.
   std::vector<uint32_t> plans = std::vector<uint32_t>(plan_kind_count, 0);
+  /// Slices the partitions' scans took in all (one per partition that fit one).
+  uint32_t slices = 0;
 };
 
 /// The answer to a query: the page of documents (or the aggregate), the total when asked, and
@@ -171,12 +199,18 @@ typename Inspector::result_type inspect(Inspector& f, query_hit& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, partition_query& x) {
-  return f(caf::meta::type_name("debros::partition_query"), x.q, x.k, x.after, x.count_total);
+  return f(caf::meta::type_name("debros::partition_query"), x.q, x.k, x.after, x.count_total,
+           x.bodies, x.memory_bytes_max, x.group_path, x.group_limit, x.slice_entries);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, grouped_query& x) {
+  return f(caf::meta::type_name("debros::grouped_query"), x.q, x.group_path, x.group_limit);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, partition_stats& x) {
-  return f(caf::meta::type_name("debros::partition_stats"), x.examined, x.plan);
+  return f(caf::meta::type_name("debros::partition_stats"), x.examined, x.plan, x.slices);
 }
 
 template <class Inspector>
@@ -187,7 +221,7 @@ typename Inspector::result_type inspect(Inspector& f, partition_result& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, query_stats& x) {
   return f(caf::meta::type_name("debros::query_stats"), x.partitions, x.examined,
-           x.indexed_partitions, x.all_users, x.relation_queries, x.cached, x.plans);
+           x.indexed_partitions, x.all_users, x.relation_queries, x.cached, x.plans, x.slices);
 }
 
 template <class Inspector>

@@ -37,5 +37,6 @@ CAF_ADD_TYPE_ID(debros, (debros::query_result))
 CAF_ADD_TYPE_ID(debros, (std::vector<debros::value>))
 CAF_ADD_TYPE_ID(debros, (std::vector<std::string>))
 CAF_ADD_TYPE_ID(debros, (debros::node_info))
+CAF_ADD_TYPE_ID(debros, (debros::grouped_query))
 
 CAF_END_TYPE_ID_BLOCK(debros)

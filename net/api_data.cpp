@@ -181,11 +181,10 @@ void api::models(ctx_ptr ctx) {
     auto def = parse_model(name, *body);
     if (!def)
       return ctx->reply(error(def.error()));
-    bool created = false;
-    auto stored = rt_.define(std::move(*def), &created);
-    if (!stored)
-      return ctx->reply(error(stored.error()));
-    return ctx->reply(json(created ? 201 : 200, to_value(*stored)));
+    // The definition's durable write is an fsync: never on a gateway thread.
+    return rt_.define_async(std::move(*def), on_result<define_outcome>(ctx, [](define_outcome o) {
+                              return json(o.created ? 201 : 200, to_value(o.def));
+                            }));
   }
   ctx->answered_by = route::models_get;
   if (!ctx->is("GET"))

@@ -1,6 +1,7 @@
 #include "storage/record.hpp"
 
 #include "messages/errc.hpp"
+#include "storage/checksum.hpp"
 
 namespace debros::storage {
 
@@ -25,6 +26,7 @@ bool well_formed(std::string_view body) {
 caf::error append_record(std::string& out, const value& x) {
   auto start = out.size();
   out += static_cast<char>(record_version);
+  out.append(4, '\0'); // the checksum, once the body is known good
   append_msgpack(out, x);
   auto size = out.size() - start;
   // Assert before write: what goes to disk must read back.
@@ -34,10 +36,14 @@ caf::error append_record(std::string& out, const value& x) {
                                            " bytes exceeds the limit of " +
                                            std::to_string(record_bytes_max));
   }
-  if (!well_formed(std::string_view{out}.substr(start + 1))) {
+  auto body = std::string_view{out}.substr(start + record_header_bytes);
+  if (!well_formed(body)) {
     out.resize(start);
     return make_error(errc::internal, "record encoder produced malformed msgpack");
   }
+  auto crc = crc32c(body);
+  for (size_t i = 0; i < 4; ++i)
+    out[start + 1 + i] = static_cast<char>((crc >> (8 * i)) & 0xFF);
   return caf::none;
 }
 
@@ -50,28 +56,37 @@ caf::expected<std::string> encode_record(const value& x) {
 
 namespace {
 
-// The body after a known version byte.
-caf::expected<std::string_view> versioned_body(std::string_view bytes, std::string_view what) {
-  if (bytes.empty())
-    return make_error(errc::corruption, std::string{what} + ": empty record");
-  auto version = static_cast<uint8_t>(bytes[0]);
-  if (version != record_version)
-    return make_error(errc::corruption,
-                      std::string{what} + ": unknown record version " + std::to_string(version));
-  return bytes.substr(1);
+uint32_t stored_crc(std::string_view header) {
+  uint32_t crc = 0;
+  for (size_t i = 0; i < 4; ++i)
+    crc |= uint32_t{static_cast<uint8_t>(header[1 + i])} << (8 * i);
+  return crc;
 }
 
 } // namespace
 
 caf::expected<std::string_view> record_body(std::string_view bytes, std::string_view what) {
-  // Assert after read: version known and the body is exactly one msgpack item.
-  auto checked = versioned_body(bytes, what);
-  if (!checked)
-    return checked.error();
-  auto body = *checked;
-  if (!well_formed(body))
-    return make_error(errc::corruption, std::string{what} + ": malformed record body");
-  return body;
+  // Assert after read: the version is known and the body is what was written.
+  if (bytes.empty())
+    return make_error(errc::corruption, std::string{what} + ": empty record");
+  auto version = static_cast<uint8_t>(bytes[0]);
+  if (version == record_version) {
+    if (bytes.size() < record_header_bytes + 1)
+      return make_error(errc::corruption, std::string{what} + ": truncated record");
+    auto body = bytes.substr(record_header_bytes);
+    if (crc32c(body) != stored_crc(bytes))
+      return make_error(errc::corruption,
+                        std::string{what} + ": checksum mismatch (the stored bytes changed)");
+    return body;
+  }
+  if (version == 1) { // written before checksums: the msgpack walk is the only check there is
+    auto body = bytes.substr(1);
+    if (!well_formed(body))
+      return make_error(errc::corruption, std::string{what} + ": malformed record body");
+    return body;
+  }
+  return make_error(errc::corruption,
+                    std::string{what} + ": unknown record version " + std::to_string(version));
 }
 
 caf::expected<value> decode_body(std::string_view body, std::string_view what) {
@@ -82,7 +97,7 @@ caf::expected<value> decode_body(std::string_view body, std::string_view what) {
 }
 
 caf::expected<value> decode_record(std::string_view bytes, std::string_view what) {
-  auto body = versioned_body(bytes, what);
+  auto body = record_body(bytes, what);
   if (!body)
     return body.error();
   return decode_body(*body, what);

@@ -116,6 +116,16 @@ caf::expected<options> parse(int argc, char** argv, int& exit_code) {
   app.add_option("--query-cache-bytes", o.query_cache_bytes, "Bytes of cached query results")
       ->check(non_negative)
       ->capture_default_str();
+  app.add_option("--query-memory-bytes", o.query_memory_bytes,
+                 "Memory one query may hold for its candidates over all partitions; past it, "
+                 "413 (0: no bound)")
+      ->check(non_negative)
+      ->capture_default_str();
+  app.add_option("--scan-slice-entries", o.scan_slice_entries,
+                 "Entries a partition's scan reads before it lets its actor and the writer go "
+                 "on; longer scans continue in slices (0: never)")
+      ->check(non_negative)
+      ->capture_default_str();
   app.add_option("--relation-cache-entries", o.relation_cache_entries,
                  "Loaded relations cached at most (0: no caching)")
       ->check(non_negative)
@@ -182,6 +192,8 @@ runtime_options runtime_options_of(const options& o) {
   ro.user_db_idle = std::chrono::milliseconds{o.user_db_idle_ms};
   ro.query_cache.entries_max = o.query_cache_entries;
   ro.query_cache.bytes_max = o.query_cache_bytes;
+  ro.query_memory_bytes = o.query_memory_bytes;
+  ro.scan_slice_entries = o.scan_slice_entries;
   ro.relation_cache.entries_max = o.relation_cache_entries;
   ro.relation_cache.bytes_max = o.relation_cache_bytes;
   ro.relation_cache_ttl = std::chrono::milliseconds{o.relation_cache_ttl_ms};

@@ -51,6 +51,8 @@ struct options {
   int64_t user_db_idle_ms = 30000;
   size_t query_cache_entries = 10000;
   size_t query_cache_bytes = size_t{64} << 20;
+  uint64_t query_memory_bytes = uint64_t{64} << 20;
+  uint64_t scan_slice_entries = 10000;
   size_t relation_cache_entries = 10000;
   size_t relation_cache_bytes = size_t{64} << 20;
   int64_t relation_cache_ttl_ms = 60000;

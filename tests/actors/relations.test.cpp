@@ -1,5 +1,11 @@
 #include <catch2/catch.hpp>
 
+#include <limits>
+
+#include "caf/scoped_actor.hpp"
+
+#include "actors/catalog.hpp"
+#include "actors/coordinator.hpp"
 #include "tests/support/runtime_fixture.hpp"
 
 using namespace debros;
@@ -225,4 +231,82 @@ TEST_CASE("relations load lazily from the C++ API", "[actors][relations]") {
   auto author = f.rt->model("Post").related(*post, "author");
   REQUIRE(author);
   CHECK(author->find("name")->as_string() == "ben");
+}
+
+TEST_CASE("a relation's limit per parent is applied inside the partitions",
+          "[actors][relations][memory]") {
+  runtime_fixture f;
+  f.define("Author", R"({"fields": {"name": {"type": "string"}},
+    "relationships": {
+      "latest": {"type": "hasMany", "model": "Entry", "foreignKey": "authorId",
+                 "orderBy": [["n", "desc"]], "limit": 2},
+      "first": {"type": "hasOne", "model": "Entry", "foreignKey": "authorId",
+                "orderBy": [["n", "asc"]]}}})");
+  f.define("Entry", R"({"fields": {"n": {"type": "number"},
+                                  "authorId": {"type": "string", "index": true}},
+    "sharding": {"count": 4}})");
+  auto a = f.rt->model("Author").create(value{object{{"name", "prolific"}}});
+  auto b = f.rt->model("Author").create(value{object{{"name", "quiet"}}});
+  REQUIRE(a);
+  REQUIRE(b);
+  auto aid = a->find("id")->as_string();
+  auto bid = b->find("id")->as_string();
+  std::vector<value> entries;
+  for (int i = 0; i < 3000; ++i)
+    entries.emplace_back(object{{"n", i}, {"authorId", aid}});
+  entries.emplace_back(object{{"n", 7}, {"authorId", bid}});
+  REQUIRE(f.rt->model("Entry").create_batch(std::move(entries)));
+
+  SECTION("each parent gets its best N, in the relation's order") {
+    auto r = f.rt->model("Author").query().order_by("name").with("latest").with("first").exec();
+    REQUIRE(r);
+    REQUIRE(r->docs.size() == 2);
+    CHECK(ints(r->docs[0].find("latest")->as_array(), "n") == std::vector<int64_t>{2999, 2998});
+    CHECK(r->docs[0].find("first")->find("n")->as_int() == 0);
+    CHECK(ints(r->docs[1].find("latest")->as_array(), "n") == std::vector<int64_t>{7});
+    CHECK(r->docs[1].find("first")->find("n")->as_int() == 7);
+    CHECK(r->stats.relation_queries == 2);
+  }
+  SECTION("a partition asked for a grouped query keeps N per group, not every match") {
+    auto entry = f.rt->engine().find("Entry");
+    REQUIRE(entry);
+    caf::scoped_actor self{f.rt->system()};
+    partition_query pq;
+    pq.q.model = "Entry";
+    pq.q.where.type = query_expr::kind::all;
+    query_expr in;
+    in.type = query_expr::kind::cond;
+    in.path = "authorId";
+    in.op = query_op::in;
+    in.operand = value{array{aid, bid}};
+    pq.q.where.children.push_back(in);
+    pq.q.order_by.push_back(sort_key{"n", true});
+    pq.k = std::numeric_limits<uint64_t>::max();
+    pq.group_path = "authorId";
+    pq.group_limit = 2;
+    size_t hits = 0;
+    for (auto& shard : (*entry)->shards)
+      self->request(shard, std::chrono::seconds(20), pq)
+          .receive(
+              [&](partition_result& r) {
+                CHECK(r.stats.examined >= 2); // it looked at its matches ...
+                CHECK(r.hits.size() <= 3);    // ... and kept at most 2 + 1
+                hits += r.hits.size();
+              },
+              [&](caf::error& err) { FAIL(message_of(err)); });
+    CHECK(hits >= 3);
+    CHECK(hits <= 12);
+  }
+  SECTION("a grouped query refuses what it cannot honour") {
+    caf::scoped_actor self{f.rt->system()};
+    auto entry = f.rt->engine().find("Entry");
+    REQUIRE(entry);
+    query q;
+    q.model = "Entry";
+    q.offset = 5;
+    self->request(spawn_coordinator(f.rt->engine(), *entry), std::chrono::seconds(20),
+                  grouped_query{q, "authorId", 2})
+        .receive([&](query_result&) { FAIL("a grouped query with an offset answered"); },
+                 [&](caf::error& err) { CHECK(code_of(err) == errc::invalid_argument); });
+  }
 }

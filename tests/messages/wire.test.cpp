@@ -104,7 +104,8 @@ TEST_CASE("every wire type is registered and survives serialization", "[messages
                                     "debros::query_result",
                                     "std::vector<debros::value>",
                                     "std::vector<std::string>",
-                                    "debros::node_info"};
+                                    "debros::node_info",
+                                    "debros::grouped_query"};
   CHECK(expected.size() == caf::id_block::debros::end - caf::id_block::debros::begin);
   for (auto& name : expected) {
     bool found = false;
@@ -239,8 +240,9 @@ TEST_CASE("Debros type ids keep their positions", "[messages][wire][golden]") {
   CHECK(caf::type_id<std::vector<debros::value>>::value == first + 18);
   CHECK(caf::type_id<std::vector<std::string>>::value == first + 19);
   CHECK(caf::type_id<debros::node_info>::value == first + 20);
+  CHECK(caf::type_id<debros::grouped_query>::value == first + 21);
   CHECK(caf::id_block::debros::begin == first);
-  CHECK(caf::id_block::debros::end == first + 21);
+  CHECK(caf::id_block::debros::end == first + 22);
 }
 
 // Requests cross the cluster port between nodes of possibly different builds, so their bytes are
@@ -283,7 +285,7 @@ TEST_CASE("a serialized request is byte-for-byte its documented layout",
     CHECK(back.get_as<doc_create>(0).doc == x.doc);
     CHECK(back.get_as<doc_create>(0).as_user == "alice");
   }
-  SECTION("partition_query: the query, k, the cursor tuple, count_total") {
+  SECTION("partition_query: the query, k, the cursor tuple, count_total, bodies, memory bound") {
     partition_query x;
     x.q.model = "Post";
     x.q.where.type = query_expr::kind::all;
@@ -298,20 +300,30 @@ TEST_CASE("a serialized request is byte-for-byte its documented layout",
     x.k = 8;
     x.after = {value{5}, value{"p1"}};
     x.count_total = true;
+    x.bodies = false;
+    x.memory_bytes_max = 4096;
+    x.group_path = "n";
+    x.group_limit = 2;
+    x.slice_entries = 10000;
     constexpr std::string_view bytes =
-        "04 50 6f 73 74"           // q.model "Post"
-        " 01 00 00 01 c0 01"       // where: all, path "", eq, null, 1 child
-        " 00 01 6e 02 01 05 00"    //   cond, path "n", gt, 5, no children
-        " 00"                      // user_in: none
-        " 01 01 6e 01"             // order_by: ("n", descending)
-        " 00 00 00 00 00 00 00 07" // limit 7
-        " 00 00 00 00 00 00 00 00" // offset 0
-        " 00 00 00"                // after "", with: none, with_total false
-        " 00 00 00 00 00 00 00 00" // cache_s 0
-        " 00 00"                   // aggregate none, aggregate_field ""
-        " 00 00 00 00 00 00 00 08" // k 8
-        " 02 01 05 03 a2 70 31"    // after: [5, "p1"]
-        " 01";                     // count_total
+        "04 50 6f 73 74"            // q.model "Post"
+        " 01 00 00 01 c0 01"        // where: all, path "", eq, null, 1 child
+        " 00 01 6e 02 01 05 00"     //   cond, path "n", gt, 5, no children
+        " 00"                       // user_in: none
+        " 01 01 6e 01"              // order_by: ("n", descending)
+        " 00 00 00 00 00 00 00 07"  // limit 7
+        " 00 00 00 00 00 00 00 00"  // offset 0
+        " 00 00 00"                 // after "", with: none, with_total false
+        " 00 00 00 00 00 00 00 00"  // cache_s 0
+        " 00 00"                    // aggregate none, aggregate_field ""
+        " 00 00 00 00 00 00 00 08"  // k 8
+        " 02 01 05 03 a2 70 31"     // after: [5, "p1"]
+        " 01"                       // count_total
+        " 00"                       // bodies false
+        " 00 00 00 00 00 00 10 00"  // memory_bytes_max 4096
+        " 01 6e"                    // group_path "n"
+        " 00 00 00 00 00 00 00 02"  // group_limit 2
+        " 00 00 00 00 00 00 27 10"; // slice_entries 10000
     CHECK(f.bytes_of(x) == system_fixture::hex(system_fixture::unhex(bytes)));
     auto back = f.from_bytes<partition_query>(bytes);
     CHECK(back.q.model == "Post");
@@ -325,6 +337,11 @@ TEST_CASE("a serialized request is byte-for-byte its documented layout",
     CHECK(back.k == 8);
     CHECK(back.after == x.after);
     CHECK(back.count_total);
+    CHECK_FALSE(back.bodies);
+    CHECK(back.memory_bytes_max == 4096);
+    CHECK(back.group_path == "n");
+    CHECK(back.group_limit == 2);
+    CHECK(back.slice_entries == 10000);
     // And what the code writes, it reads back (the fixture's message round trip).
     auto again = f.round_trip(x);
     CHECK(again.k == 8);

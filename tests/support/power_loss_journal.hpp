@@ -45,7 +45,8 @@ constexpr const char* journal_suffix = ".unsynced";
 /// "1", the shim prints to stderr the first use of each intercepted call on a tracked file.
 /// SYNC: when "ignore", the shim treats fsync, fdatasync, sync, syncfs and O_DSYNC as if they
 /// had not happened (a disk that loses what it promised to keep, or a program whose syncs were
-/// all removed): a negative control for a program that cannot be told to skip its syncs.
+/// all removed): a negative control for a program that cannot be told to skip its syncs. When
+/// "slow:N", every sync of a tracked file first waits N milliseconds (a slow disk).
 constexpr const char* files_variable = "DEBROS_POWER_LOSS_FILES";
 constexpr const char* log_variable = "DEBROS_POWER_LOSS_LOG";
 constexpr const char* sync_variable = "DEBROS_POWER_LOSS_SYNC";

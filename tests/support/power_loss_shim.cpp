@@ -40,6 +40,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tests/support/power_loss_shim.hpp"
@@ -92,6 +93,11 @@ int tracked_sync(const char* name, int fd, Call call) {
   ensure_initialized();
   if (state_of(fd) == 0)
     return call();
+  if (sync_delay_ms > 0) {
+    timespec delay{sync_delay_ms / 1000, (sync_delay_ms % 1000) * 1000000};
+    while (nanosleep(&delay, &delay) != 0 && errno == EINTR) {
+    }
+  }
   lock_guard guard;
   uint32_t state = checked_state_of(fd);
   int rc = call();

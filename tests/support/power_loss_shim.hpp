@@ -108,6 +108,9 @@ int after_open(int fd, const char* path, int flags);
 
 /// Whether DEBROS_POWER_LOSS_SYNC=ignore: no sync empties a journal, no write is a redo.
 extern bool syncs_ignored;
+/// DEBROS_POWER_LOSS_SYNC=slow:N: every sync of a tracked file first waits N ms (a slow disk),
+/// outside the shim's lock, so other threads go on.
+extern long sync_delay_ms;
 
 uint64_t size_of(const tracked_file& f);
 /// Journals the pre-image of [offset, offset + length) and the file's size.

@@ -37,6 +37,7 @@ char names[names_max][name_bytes_max];
 int names_used = 0;
 bool log_enabled = false;
 bool syncs_ignored = false;
+long sync_delay_ms = 0;
 
 void read_configuration() {
   const char* list = getenv(files_variable);
@@ -58,6 +59,8 @@ void read_configuration() {
   log_enabled = log != nullptr && strcmp(log, "1") == 0;
   const char* sync = getenv(sync_variable);
   syncs_ignored = sync != nullptr && strcmp(sync, "ignore") == 0;
+  if (sync != nullptr && strncmp(sync, "slow:", 5) == 0)
+    sync_delay_ms = strtol(sync + 5, nullptr, 10);
 }
 
 pthread_once_t init_once = PTHREAD_ONCE_INIT;

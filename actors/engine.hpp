@@ -22,6 +22,7 @@
 #include "actors/doc_writes.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/result_cache.hpp"
+#include "actors/shard.hpp"
 #include "actors/userdb_host.hpp"
 #include "storage/environment.hpp"
 #include "storage/writer.hpp"
@@ -118,6 +119,10 @@ public:
   std::chrono::milliseconds request_timeout() const noexcept { return request_timeout_; }
   void set_request_timeout(std::chrono::milliseconds t) noexcept { request_timeout_ = t; }
 
+  /// The bounds of what each partition holds for later (shard.hpp). Call before start_hosts()
+  /// and load() (runtime::start does); partitions spawned before keep the defaults.
+  void set_partition_limits(partition_limits l) noexcept { limits_ = l; }
+
   /// Replaces the caches with new bounds. Call before the first query (runtime::start does).
   void configure_caches(cache_options queries, cache_options relations,
                         std::chrono::milliseconds relation_ttl);
@@ -182,6 +187,7 @@ private:
   caf::actor_system& sys_;
   storage::environment& env_;
   storage::writer& writer_;
+  partition_limits limits_;
   doc_tables tables_;
   mutable std::mutex mtx_; // guards snapshot_ and serializes define()
   std::shared_ptr<const catalog_snapshot> snapshot_;

@@ -143,8 +143,9 @@ private:
 
 // Answers 503 to a connection past a limit, then closes it.
 void refuse(tcp::socket socket, const char* why) {
-  auto res =
-      std::make_shared<response>(to_response(api::error(errc::unavailable, why), 11, false, false));
+  auto r = api::error(errc::unavailable, why);
+  r.headers.emplace_back("Retry-After", std::to_string(retry_after_s));
+  auto res = std::make_shared<response>(to_response(std::move(r), 11, false, false));
   auto sock = std::make_shared<tcp::socket>(std::move(socket));
   http::async_write(*sock, *res, [sock, res](beast::error_code, size_t) {
     beast::error_code ec;

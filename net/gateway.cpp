@@ -365,6 +365,7 @@ gateway::stop_report gateway::stop(std::chrono::milliseconds grace) {
   p.ioc.stop();
   for (auto& t : p.threads)
     t.join();
+  p.st->gauges.store(nullptr);
   return report;
 }
 

@@ -97,6 +97,9 @@ struct server_state {
   std::atomic<size_t> body_bytes{0};
   /// Bytes of requests handed to the api and not yet answered by it (opts.engine_bytes_max).
   std::atomic<size_t> engine_bytes{0};
+  /// Where the engine gauges go: `m` until the gateway's stop, then nowhere (operations the
+  /// engine answers later must not touch metrics that may be gone by then).
+  std::atomic<metrics*> gauges{&m};
 
   server_state(api& x, metrics& y, gateway_options o) : a(x), m(y), opts(std::move(o)) {}
 
@@ -119,12 +122,14 @@ struct server_state {
       if (held != 0 && n > opts.engine_bytes_max - std::min(held, opts.engine_bytes_max))
         return false;
     } while (!engine_bytes.compare_exchange_weak(held, held + n));
-    m.engine_enter(n);
+    if (auto* g = gauges.load())
+      g->engine_enter(n);
     return true;
   }
   void release_engine(size_t n) {
     engine_bytes.fetch_sub(n);
-    m.engine_leave(n);
+    if (auto* g = gauges.load())
+      g->engine_leave(n);
   }
 
   /// Connections open from `address` (the per-address limit).
@@ -195,9 +200,9 @@ private:
   asio::ip::address address_;
 };
 
-/// One request's hold on the engine budgets: `bytes` of server_state::engine_bytes and one of
-/// its connection's operations, from when it is handed to the api until the api answers it (or
-/// drops its callback without answering). Any thread; released once.
+/// One request's hold on the engine budgets: `bytes` of server_state::engine_bytes (none without
+/// `st`) and one of its connection's operations, from when it is handed to the api until the api
+/// answers it (or drops its callback without answering). Any thread; released once.
 class engine_ticket {
 public:
   engine_ticket(std::shared_ptr<server_state> st, std::shared_ptr<std::atomic<size_t>> ops,
@@ -212,7 +217,8 @@ public:
   void release() {
     if (released_.exchange(true))
       return;
-    st_->release_engine(bytes_);
+    if (st_)
+      st_->release_engine(bytes_);
     ops_->fetch_sub(1);
   }
 
@@ -427,10 +433,8 @@ protected:
   std::shared_ptr<engine_ticket> admit(uint64_t seq, const request& req) {
     auto target = sv(req.target());
     auto path = target.substr(0, target.find('?'));
-    if (req.method() == http::verb::get && (path == "/v1/health" || path == "/v1/metrics")) {
-      st_->reserve_engine(0); // always fits: counted, never refused
-      return std::make_shared<engine_ticket>(st_, engine_ops_, 0);
-    }
+    if (req.method() == http::verb::get && (path == "/v1/health" || path == "/v1/metrics"))
+      return std::make_shared<engine_ticket>(nullptr, engine_ops_, 0);
     auto& o = st_->opts;
     if (engine_ops_->load() >= o.connection_operations_max) {
       st_->m.shed(shed_reason::connection_operations);

@@ -20,6 +20,15 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// How much the node's peak RSS may pass its RSS before the flood. Without the bounds the floods
+// below took it 280 to 440 MiB up (every batch of the flood in the engine at once); with them
+// 25 to 75 MiB. Sanitizers multiply the memory of everything.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr size_t growth_kib_max = 3 * 160 * 1024;
+#else
+constexpr size_t growth_kib_max = 160 * 1024;
+#endif
+
 // A field of /proc/PID/status in KiB ("VmRSS:", "VmHWM:").
 size_t status_kib(pid_t pid, const std::string& field) {
   std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
@@ -81,26 +90,47 @@ std::vector<std::string> bodies(const std::string& stem, int n) {
   return out;
 }
 
-// A labelled series of the node's /v1/metrics ("name{label=\"x\"}"), 0 when absent.
-double series(e2e_fixture& f, const std::string& name) {
-  auto m = f.admin.request("GET", "/v1/metrics");
-  REQUIRE(m);
-  auto at = m->body.find("\n" + name + " ");
-  return at == std::string::npos ? 0 : std::stod(m->body.substr(at + name.size() + 2));
+// GET `target` until it is answered in time: with a 10 ms request timeout even a request the
+// node answers at once may get 504 on a busy machine. Returns the last reply.
+net::http_response answered(net::http_client& c, const std::string& target) {
+  caf::expected<net::http_response> r{net::http_response{}};
+  for (int i = 0; i < 100; ++i) {
+    r = c.request("GET", target);
+    REQUIRE(r);
+    if (r->status != 504)
+      break;
+  }
+  return std::move(*r);
 }
 
-// Defines Post and stores ns/k; with a 10 ms request timeout either may need a few tries.
+// A series of the node's /v1/metrics ("name" or "name{label=\"x\"}"), 0 when absent.
+double series(e2e_fixture& f, const std::string& name) {
+  auto m = answered(f.admin, "/v1/metrics");
+  REQUIRE(m.status == 200);
+  auto at = m.body.find("\n" + name + " ");
+  return at == std::string::npos ? 0 : std::stod(m.body.substr(at + name.size() + 2));
+}
+
+// Defines Post and stores ns/k; with a 10 ms request timeout either may need a few tries, and
+// the tries that got 504 may still run: past 4 of them on the connection the node answers 503,
+// and a well-behaved client waits a little (Retry-After) before it tries again.
 void prepare(e2e_fixture& f) {
-  int defined = 0;
-  for (int i = 0; i < 50 && defined != 200 && defined != 201; ++i)
-    defined = f.call("PUT", "/v1/models/Post", post_model).status;
+  auto until_done = [](auto attempt) {
+    int status = 0;
+    for (int i = 0; i < 200 && status != 200 && status != 201; ++i) {
+      status = attempt();
+      if (status == 503)
+        std::this_thread::sleep_for(50ms);
+    }
+    return status;
+  };
+  auto defined = until_done([&] { return f.call("PUT", "/v1/models/Post", post_model).status; });
   REQUIRE((defined == 200 || defined == 201));
-  int stored = 0;
-  for (int i = 0; i < 50 && stored != 201; ++i) {
+  auto stored = until_done([&] {
     auto r = f.admin.request("PUT", "/v1/kv/ns/k", "value");
     REQUIRE(r);
-    stored = r->status;
-  }
+    return r->status;
+  });
   REQUIRE(stored == 201);
 }
 
@@ -109,7 +139,7 @@ bool engine_drained(e2e_fixture& f) {
   auto deadline = std::chrono::steady_clock::now() + 60s;
   while (std::chrono::steady_clock::now() < deadline) {
     // Health and metrics are not counted: they do no engine work.
-    if (f.metric("debros_http_engine_bytes") == 0 && f.metric("debros_http_engine_requests") == 0)
+    if (series(f, "debros_http_engine_bytes") == 0 && series(f, "debros_http_engine_requests") == 0)
       return true;
     std::this_thread::sleep_for(50ms);
   }
@@ -132,25 +162,27 @@ TEST_CASE("a client flooding one connection gets 503 past --max-inflight-per-con
     got = flood(flooder, flood_bodies);
     flooding = false;
   }};
-  // Another client, on its own connection, while the flood runs: reads the engine answers at
-  // once (a stored key-value value, the status) and health.
+  // Another client, on its own connection, while the flood runs: reads the node answers at once
+  // (a stored key-value value, the status) and health. Under the 10 ms request timeout some may
+  // get 504 on a busy machine; none may be refused (503).
   int served = 0;
   int refused = 0;
+  int late = 0;
   auto other = f.client(f.node.admin_token());
   do {
     for (auto* target : {"/v1/kv/ns/k", "/v1/status", "/v1/health"}) {
       auto r = other.request("GET", target);
       REQUIRE(r);
-      (r->status == 200 ? served : refused) += 1;
+      (r->status == 200 ? served : r->status == 504 ? late : refused) += 1;
     }
   } while (flooding.load());
   t.join();
   auto peak_kib = status_kib(f.node.pid(), "VmHWM:");
   std::fprintf(stderr,
                "backpressure per connection: created %d, 504 %d, 503 %d, other %d; RSS before "
-               "%zu KiB, peak %zu KiB (+%zu KiB); other client: %d served, %d refused\n",
+               "%zu KiB, peak %zu KiB (+%zu KiB); other client: %d served, %d refused, %d late\n",
                got.created, got.timed_out, got.shed, got.other, rss_before, peak_kib,
-               peak_kib - std::min(peak_kib, rss_before), served, refused);
+               peak_kib - std::min(peak_kib, rss_before), served, refused, late);
   SECTION("past the bound the flood is refused with 503 unavailable and Retry-After") {
     CHECK(got.timed_out > 0); // the flood did outrun the engine
     CHECK(got.shed > 0);
@@ -160,7 +192,7 @@ TEST_CASE("a client flooding one connection gets 503 past --max-inflight-per-con
                                      Catch::Contains("this connection has 4 operations"));
     CHECK(series(f, "debros_http_shed_total{reason=\"connection_operations\"}") == got.shed);
     // At most 4 batches of the flood (plus the parse of one more) were in the engine at once.
-    CHECK(peak_kib - std::min(peak_kib, rss_before) < 160 * 1024);
+    CHECK(peak_kib - std::min(peak_kib, rss_before) < growth_kib_max);
   }
   SECTION("another client's requests are served meanwhile, never refused") {
     CHECK(served > 0);
@@ -168,9 +200,7 @@ TEST_CASE("a client flooding one connection gets 503 past --max-inflight-per-con
   }
   SECTION("once the engine has answered, the connection is taken again") {
     REQUIRE(engine_drained(f));
-    auto r = flooder.request("GET", "/v1/kv/ns/k");
-    REQUIRE(r);
-    CHECK(r->status == 200);
+    CHECK(answered(flooder, "/v1/kv/ns/k").status == 200);
   }
 }
 
@@ -215,12 +245,10 @@ TEST_CASE("requests past --max-inflight-engine-bytes are refused with 503 on eve
     CHECK(all.other == 0);
     CHECK_THAT(all.shed_message, Catch::Contains("2000000 bytes of requests in the engine"));
     CHECK(series(f, "debros_http_shed_total{reason=\"engine_bytes\"}") == all.shed);
-    CHECK(peak_kib - std::min(peak_kib, rss_before) < 160 * 1024);
+    CHECK(peak_kib - std::min(peak_kib, rss_before) < growth_kib_max);
   }
   SECTION("once the engine has answered, the budget is free again") {
     REQUIRE(engine_drained(f));
-    auto r = f.admin.request("GET", "/v1/kv/ns/k");
-    REQUIRE(r);
-    CHECK(r->status == 200);
+    CHECK(answered(f.admin, "/v1/kv/ns/k").status == 200);
   }
 }

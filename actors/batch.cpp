@@ -95,6 +95,9 @@ caf::behavior batch_main(caf::event_based_actor* self, engine* eng,
   // Nothing else refers to this actor: the pending write holds it alive until it completes
   // (an actor with no strong reference is destroyed, and the channel's weak one would fail).
   auto me = caf::actor_cast<caf::actor>(self);
+  size_t bytes = 0;
+  for (auto& plan : batch->plans)
+    bytes += plan_bytes(plan);
   eng->writer().submit(
       [batch, tables](storage::write_txn& txn) -> caf::error {
         for (auto& plan : batch->plans)
@@ -102,7 +105,7 @@ caf::behavior batch_main(caf::event_based_actor* self, engine* eng,
             return err;
         return caf::none;
       },
-      [acks, me](const caf::error& err) { acks->push(0, err); });
+      [acks, me](const caf::error& err) { acks->push(0, err); }, bytes);
   return {
       [self, eng, acks, batch, entry, done](acks_atom) {
         auto items = acks->drain();

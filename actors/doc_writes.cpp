@@ -323,6 +323,22 @@ write_plan plan_delete(const model_entry& e, const doc_place& place, const value
   return p;
 }
 
+size_t plan_bytes(const write_plan& p) noexcept {
+  size_t n = p.id.size() + p.doc_key.size() + p.record.size() + p.tombstone_key.size() +
+             p.owner_key.size() + p.owner.size() + p.user_record.size() + p.count_key.size();
+  for (auto& k : p.index_del)
+    n += k.size();
+  for (auto& k : p.index_put)
+    n += k.size();
+  for (auto& k : p.unique_del)
+    n += k.size();
+  for (auto& c : p.unique_put)
+    n += c.key.size() + c.field.size();
+  for (auto& [channel, payload] : p.outbox)
+    n += channel.size() + payload.size();
+  return n;
+}
+
 caf::error apply_plan(storage::write_txn& txn, const doc_tables& t, const write_plan& p) {
   // Before the write: a plan names its document, and its keys were checked against LMDB's
   // limit when it was made (check_key_sizes; a delete's keys were stored, so they fit).

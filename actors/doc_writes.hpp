@@ -113,6 +113,10 @@ caf::expected<write_plan> plan_update(const model_entry& e, const doc_place& pla
 /// Plans deleting `old_doc` (a tombstone for event logs).
 write_plan plan_delete(const model_entry& e, const doc_place& place, const value& old_doc);
 
+/// The bytes `p` holds (its record, keys and outbox payloads): what its write declares to the
+/// writer (storage::writer::submit, max_queued_bytes).
+size_t plan_bytes(const write_plan& p) noexcept;
+
 /// Applies a plan: all checks (unique values, existence, tombstones) before any change, so a
 /// refused plan changes nothing; a create or delete changes its document count in the same
 /// transaction. Errors: conflict naming the field and value or the id.

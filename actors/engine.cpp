@@ -84,8 +84,10 @@ void engine::respawn(const caf::actor_addr& dead, const caf::error& reason) {
       if (cur->shards[i].address() != dead)
         continue;
       auto next = std::make_shared<model_entry>(*cur);
-      next->shards[i] =
-          spawn_shard(sys_, shard_config{next, doc_place{i, {}}, &env_, &writer_, {}, {}, &gens_});
+      next->shards[i] = spawn_shard(
+          sys_,
+          shard_config{
+              next, doc_place{i, {}}, &env_, &writer_, {}, {}, &gens_, limits_.queued_ops_max});
       watch(caf::actor_cast<caf::actor>(next->shards[i]));
       report("shard", i, name);
       publish(std::move(next));
@@ -95,7 +97,8 @@ void engine::respawn(const caf::actor_addr& dead, const caf::error& reason) {
       if (cur->gindex[i].address() != dead)
         continue;
       auto next = std::make_shared<model_entry>(*cur);
-      next->gindex[i] = spawn_gindex(sys_, gindex_config{next, i, &env_, &writer_});
+      next->gindex[i] =
+          spawn_gindex(sys_, gindex_config{next, i, &env_, &writer_, limits_.held_queries_max});
       watch(caf::actor_cast<caf::actor>(next->gindex[i]));
       report("global index partition", i, name);
       publish(std::move(next));
@@ -109,7 +112,7 @@ void engine::start_hosts(size_t hosts, size_t live_max, std::chrono::millisecond
   for (size_t h = 0; h < hosts; ++h)
     hosts_.push_back(spawn_userdb_host(
         sys_, userdb_host_config{&env_, &writer_, std::max<size_t>(live_max / hosts, 1), idle,
-                                 userdb_stats_, &gens_}));
+                                 userdb_stats_, &gens_, limits_.queued_ops_max}));
 }
 
 const caf::actor& engine::host_of(std::string_view user) const {
@@ -140,14 +143,17 @@ caf::expected<std::shared_ptr<model_entry>> engine::make_entry(uint32_t id, mode
 void engine::spawn_partitions(const std::shared_ptr<model_entry>& entry) {
   if (!entry->global_indexed.empty())
     for (uint32_t p = 0; p < doc_keys::gindex_partitions; ++p) {
-      entry->gindex.push_back(spawn_gindex(sys_, gindex_config{entry, p, &env_, &writer_}));
+      entry->gindex.push_back(
+          spawn_gindex(sys_, gindex_config{entry, p, &env_, &writer_, limits_.held_queries_max}));
       watch(caf::actor_cast<caf::actor>(entry->gindex.back()));
     }
   if (entry->def().scope == model_scope::user)
     return;
   for (uint32_t s = 0; s < entry->def().sharding.count; ++s) {
-    entry->shards.push_back(
-        spawn_shard(sys_, shard_config{entry, doc_place{s, {}}, &env_, &writer_, {}, {}, &gens_}));
+    entry->shards.push_back(spawn_shard(
+        sys_,
+        shard_config{
+            entry, doc_place{s, {}}, &env_, &writer_, {}, {}, &gens_, limits_.queued_ops_max}));
     watch(caf::actor_cast<caf::actor>(entry->shards.back()));
   }
 }

@@ -22,6 +22,7 @@
 #include "actors/doc_writes.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/result_cache.hpp"
+#include "actors/shard.hpp"
 #include "actors/userdb_host.hpp"
 #include "storage/environment.hpp"
 #include "storage/writer.hpp"
@@ -120,6 +121,10 @@ public:
   uint64_t scan_slice_entries() const noexcept { return scan_slice_entries_; }
   void set_scan_slice_entries(uint64_t n) noexcept { scan_slice_entries_ = n; }
 
+  /// The bounds of what each partition holds for later (shard.hpp). Call before start_hosts()
+  /// and load() (runtime::start does); partitions spawned before keep the defaults.
+  void set_partition_limits(partition_limits l) noexcept { limits_ = l; }
+
   /// Replaces the caches with new bounds. Call before the first query (runtime::start does).
   void configure_caches(cache_options queries, cache_options relations,
                         std::chrono::milliseconds relation_ttl);
@@ -184,6 +189,7 @@ private:
   caf::actor_system& sys_;
   storage::environment& env_;
   storage::writer& writer_;
+  partition_limits limits_;
   doc_tables tables_;
   mutable std::mutex mtx_; // guards snapshot_ and serializes define()
   std::shared_ptr<const catalog_snapshot> snapshot_;

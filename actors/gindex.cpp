@@ -104,6 +104,11 @@ void drain(self_ptr self) {
     ops.push_back(std::move(*op));
   }
   auto last = items->back().seq;
+  size_t bytes = 0;
+  for (auto& op : ops)
+    bytes += op.key.size();
+  for (auto& payload : poison)
+    bytes += payload.size();
   auto table = st.gindex;
   auto channel = st.channel;
   auto acks = st.acks;
@@ -126,7 +131,7 @@ void drain(self_ptr self) {
         auto removed = box.remove_through(txn, channel, last);
         return removed ? caf::none : removed.error();
       },
-      [acks](const caf::error& err) { acks->push(0, err); });
+      [acks](const caf::error& err) { acks->push(0, err); }, bytes);
 }
 
 void on_acks(self_ptr self) {
@@ -191,6 +196,11 @@ gindex_actor::behavior_type gindex_main(self_ptr self, gindex_config cfg) {
         if (!through)
           return answer_in_slices(self, *s.cfg.env, s.layout, s.entry, s.entry->def(),
                                   std::move(pq));
+        if (s.waiting.size() >= s.cfg.held_queries_max)
+          return make_error(errc::unavailable, "too many queries wait for the global index of " +
+                                                   s.entry->def().name + " to catch up (" +
+                                                   std::to_string(s.cfg.held_queries_max) +
+                                                   "); retry later");
         auto rp = self->make_response_promise<partition_result>();
         s.waiting.hold(*through, waiting_query{std::move(pq), rp});
         if (!s.draining)

@@ -28,6 +28,9 @@ struct gindex_config {
   uint32_t partition = 0;
   storage::environment* env = nullptr;
   storage::writer* writer = nullptr;
+  /// Queries held at most (partition_limits::held_queries_max in shard.hpp); one more fails at
+  /// once with `unavailable`.
+  size_t held_queries_max = 16384;
 };
 
 gindex_actor spawn_gindex(caf::actor_system& sys, gindex_config cfg);

@@ -49,11 +49,13 @@ void put(storage::writer& w, storage::table t, std::string ns, std::string key, 
   record.reserve(bytes.size() + 1);
   record += value_version;
   record += bytes;
+  auto held = k.size() + record.size();
   w.submit([t, k = std::move(k),
             record = std::move(record)](storage::write_txn& txn) { return txn.put(t, k, record); },
            [size, done = std::move(done)](const caf::error& err) {
              done(err ? caf::expected<size_t>{err} : caf::expected<size_t>{size});
-           });
+           },
+           held);
 }
 
 void remove(storage::writer& w, storage::table t, std::string ns, std::string key,

@@ -105,6 +105,7 @@ caf::expected<std::unique_ptr<runtime>> runtime::start(runtime_options opts) {
   }
   p->sys = std::make_unique<caf::actor_system>(p->cfg);
   p->eng = std::make_unique<class engine>(*p->sys, *p->env, *p->writer);
+  p->eng->set_partition_limits(p->opts.partitions);
   p->eng->start_hosts(p->opts.user_db_hosts, p->opts.user_db_live_max, p->opts.user_db_idle);
   p->eng->configure_caches(p->opts.query_cache, p->opts.relation_cache, p->opts.relation_cache_ttl);
   p->eng->set_request_timeout(p->opts.call_timeout);

@@ -30,6 +30,7 @@
 #include "actors/interfaces.hpp"
 #include "actors/mapping.hpp"
 #include "actors/result_cache.hpp"
+#include "actors/shard.hpp"
 #include "messages/model.hpp"
 #include "messages/query.hpp"
 #include "storage/environment.hpp"
@@ -87,6 +88,8 @@ struct runtime_options {
   std::string cluster_key;
   std::string cluster_ca;
   storage::writer_options writer;
+  /// What each shard, user database and global index partition holds for later, at most.
+  partition_limits partitions;
 };
 
 /// The tables every runtime opens. Keys inside each table are prefixed by model, so the count is

@@ -48,6 +48,8 @@ struct shard_state {
   uint64_t next_token = 1;
   std::unordered_map<uint64_t, std::function<void(const caf::error&)>> pending;
   std::unordered_map<std::string, std::deque<deferred>> busy;
+  /// Operations waiting in `busy`, all documents together (cfg.queued_ops_max).
+  size_t queued = 0;
 
   static inline const char* name = "debros.shard";
 };
@@ -91,7 +93,22 @@ bool is_busy(self_ptr self, const std::string& id) {
   return self->state.busy.count(id) > 0;
 }
 
+// The error of an operation that finds the partition's queue full.
+caf::error queue_full(self_ptr self, const std::string& id) {
+  return make_error(errc::unavailable, "too many operations wait for writes in this partition of " +
+                                           def_of(self).name + " (" +
+                                           std::to_string(self->state.cfg.queued_ops_max) +
+                                           ", document " + id + " among them); retry later");
+}
+
+// Whether one more operation may wait; callers fail it with queue_full otherwise.
+bool may_defer(self_ptr self) {
+  return self->state.queued < self->state.cfg.queued_ops_max;
+}
+
 void defer(self_ptr self, const std::string& id, deferred d) {
+  DEBROS_ASSERT(may_defer(self));
+  ++self->state.queued;
   self->state.busy[id].push_back(std::move(d));
 }
 
@@ -106,6 +123,8 @@ void release(self_ptr self, const std::string& id) {
   DEBROS_ASSERT(it != st.busy.end());
   auto waiting = std::move(it->second);
   st.busy.erase(it);
+  DEBROS_ASSERT(waiting.size() <= st.queued);
+  st.queued -= waiting.size();
   size_t i = 0;
   while (i < waiting.size()) {
     if (waiting[i].inc) {
@@ -143,9 +162,10 @@ void submit(self_ptr self, write_plan plan, std::function<void(const caf::error&
   });
   auto acks = st.acks;
   auto tables = st.tables;
+  auto bytes = plan_bytes(plan);
   st.cfg.writer->submit([plan = std::move(plan),
                          tables](storage::write_txn& txn) { return apply_plan(txn, tables, plan); },
-                        [acks, token](const caf::error& err) { acks->push(token, err); });
+                        [acks, token](const caf::error& err) { acks->push(token, err); }, bytes);
 }
 
 void on_acks(self_ptr self) {
@@ -254,8 +274,11 @@ void do_create(self_ptr self, doc_create op, reply<value> r) {
     return r.fail(make_error(errc::validation_failed, "id must be a non-empty string",
                              {error_detail{"id", "id must be a non-empty string"}}));
   auto id = obj.find("id")->as_string();
-  if (is_busy(self, id))
+  if (is_busy(self, id)) {
+    if (!may_defer(self))
+      return r.fail(queue_full(self, id));
     return defer(self, id, deferred{[self, op, r]() { do_create(self, op, r); }, nullptr});
+  }
   if (entry->def().type == store_type::keyvalue) {
     // Key-value models: writing an existing key replaces its value.
     auto cur = read_doc(self, id);
@@ -379,8 +402,11 @@ caf::error incrementable(const model_def& def) {
 }
 
 void do_update(self_ptr self, doc_update op, reply<value> r) {
-  if (is_busy(self, op.id))
+  if (is_busy(self, op.id)) {
+    if (!may_defer(self))
+      return r.fail(queue_full(self, op.id));
     return defer(self, op.id, deferred{[self, op, r]() { do_update(self, op, r); }, nullptr});
+  }
   if (auto err = updatable(def_of(self)))
     return r.fail(err);
   auto cur = read_doc(self, op.id);
@@ -396,8 +422,11 @@ void do_update(self_ptr self, doc_update op, reply<value> r) {
 // -- delete ------------------------------------------------------------------------------------
 
 void do_remove(self_ptr self, doc_remove op, reply<bool> r) {
-  if (is_busy(self, op.id))
+  if (is_busy(self, op.id)) {
+    if (!may_defer(self))
+      return r.fail(queue_full(self, op.id));
     return defer(self, op.id, deferred{[self, op, r]() { do_remove(self, op, r); }, nullptr});
+  }
   auto entry = self->state.entry;
   auto cur = read_doc(self, op.id);
   if (!cur)
@@ -459,8 +488,13 @@ caf::expected<value> apply_increment(const model_entry& entry, value& doc,
 
 void run_increments(self_ptr self, const std::string& id, std::vector<pending_increment> incs) {
   if (is_busy(self, id)) {
-    for (auto& inc : incs)
+    for (auto& inc : incs) {
+      if (!may_defer(self)) {
+        inc.r.fail(queue_full(self, id));
+        continue;
+      }
       defer(self, id, deferred{nullptr, std::make_shared<pending_increment>(std::move(inc))});
+    }
     return;
   }
   auto entry = self->state.entry;

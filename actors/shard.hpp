@@ -27,6 +27,20 @@ namespace debros {
 
 struct model_entry;
 
+/// Bounds of the work partitions hold for later, so that a flood of operations on a few
+/// documents, or of queries while an index catches up, fails fast instead of growing memory
+/// (docs/node.md section 3).
+struct partition_limits {
+  /// Operations one shard or user database holds waiting for an earlier write of their document
+  /// to commit, all its documents together (coalesced increments each count one). One more
+  /// fails at once with `unavailable`; operations on documents with no write in flight never
+  /// wait and are not refused.
+  size_t queued_ops_max = 16384;
+  /// Queries one global index partition holds until the work committed before them is applied
+  /// (gindex.hpp). One more fails at once with `unavailable`.
+  size_t held_queries_max = 16384;
+};
+
 struct shard_config {
   std::shared_ptr<const model_entry> entry;
   /// A shard of a global model, or one user's database of a user-scoped model.
@@ -39,6 +53,8 @@ struct shard_config {
   std::string host_key;
   /// Bumped for the model after each commit, before the reply (the caches' invalidation).
   generations* gens = nullptr;
+  /// partition_limits::queued_ops_max.
+  size_t queued_ops_max = partition_limits{}.queued_ops_max;
 };
 
 /// Spawns a partition actor (a shard, or a user's database). It lives until it receives

@@ -76,9 +76,14 @@ shard_actor& acquire(self_ptr self, const std::shared_ptr<const model_entry>& en
     DEBROS_ASSERT(st.cfg.live_max > 0); // engine::start_hosts gives each host at least one
     if (st.live.size() >= st.cfg.live_max)
       shrink_to(self, st.cfg.live_max - 1);
-    shard_config sc{
-        entry, doc_place{0, user}, st.cfg.env, st.cfg.writer, caf::actor_cast<caf::actor>(self),
-        key,   st.cfg.gens};
+    shard_config sc{entry,
+                    doc_place{0, user},
+                    st.cfg.env,
+                    st.cfg.writer,
+                    caf::actor_cast<caf::actor>(self),
+                    key,
+                    st.cfg.gens,
+                    st.cfg.queued_ops_max};
     st.lru.push_front(key);
     auto [added, fresh] = st.live.emplace(key, live_db{spawn_shard(self->system(), std::move(sc)),
                                                        entry, 0, clock::now(), st.lru.begin()});

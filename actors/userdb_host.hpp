@@ -54,6 +54,8 @@ struct userdb_host_config {
   std::chrono::milliseconds idle{30000};
   std::shared_ptr<userdb_stats> stats;
   generations* gens = nullptr;
+  /// Each user database's partition_limits::queued_ops_max (shard.hpp).
+  size_t queued_ops_max = 16384;
 };
 
 /// Spawns a host. Messages: for_user<local_call<Op, R>> and for_user<Op> (typed requests, also

@@ -143,6 +143,11 @@ void api::node_metrics(std::string& out) {
        static_cast<double>(w.largest_batch));
   line("debros_write_queue_depth", "gauge", "Write requests waiting for the writer.",
        static_cast<double>(w.queued));
+  line("debros_write_queue_bytes", "gauge", "Bytes held by the write requests waiting.",
+       static_cast<double>(w.queued_bytes));
+  line("debros_write_queue_refused_total", "counter",
+       "Write requests refused at once because the queue was full (requests or bytes).",
+       static_cast<double>(w.refused));
   line("debros_actors_running", "gauge", "Live actors of the node.",
        static_cast<double>(rt_.system().registry().running()));
   line("debros_store_used_bytes", "gauge", "Bytes of the store in use.",

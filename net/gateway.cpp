@@ -143,8 +143,9 @@ private:
 
 // Answers 503 to a connection past a limit, then closes it.
 void refuse(tcp::socket socket, const char* why) {
-  auto res =
-      std::make_shared<response>(to_response(api::error(errc::unavailable, why), 11, false, false));
+  auto r = api::error(errc::unavailable, why);
+  r.headers.emplace_back("Retry-After", std::to_string(retry_after_s));
+  auto res = std::make_shared<response>(to_response(std::move(r), 11, false, false));
   auto sock = std::make_shared<tcp::socket>(std::move(socket));
   http::async_write(*sock, *res, [sock, res](beast::error_code, size_t) {
     beast::error_code ec;
@@ -364,6 +365,7 @@ gateway::stop_report gateway::stop(std::chrono::milliseconds grace) {
   p.ioc.stop();
   for (auto& t : p.threads)
     t.join();
+  p.st->gauges.store(nullptr);
   return report;
 }
 

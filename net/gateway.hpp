@@ -7,9 +7,10 @@
 // connections (503 and closed), time to read the headers, the body, and idle time of a
 // kept-alive connection (closed), time to answer one request (504), connections at once (the
 // oldest idle connection is closed to make room, else 503 and closed) and per client address
-// (503 and closed). Malformed HTTP, and any Transfer-Encoding but exactly `chunked`, gets 400 and
-// the connection closes. A request that needs a token is refused (401) on its headers, before
-// its body is read.
+// (503 and closed), work in the engine per connection and in all (503, the connection kept:
+// the request is refused before it is handed to the engine). Malformed HTTP, and any
+// Transfer-Encoding but exactly `chunked`, gets 400 and the connection closes. A request that needs
+// a token is refused (401) on its headers, before its body is read.
 #pragma once
 
 #include <chrono>
@@ -30,6 +31,14 @@ namespace debros::net {
 /// public may have one; docs/node.md section 3).
 constexpr size_t anonymous_body_bytes_max = 64 * 1024;
 
+/// What one request counts against gateway_options::engine_bytes_max beside its body: the
+/// engine's state for it (the parsed request, its context, its reply), which a request without
+/// a body has too.
+constexpr size_t engine_request_overhead_bytes = 1024;
+
+/// The Retry-After (seconds) of a 503 the gateway answers for a limit it enforces.
+constexpr int retry_after_s = 1;
+
 struct gateway_options {
   endpoint listen{"127.0.0.1", 7700};
   /// Threads running the gateway; 0 means one per hardware thread.
@@ -40,6 +49,18 @@ struct gateway_options {
   /// Request body bytes held by all connections together (reserved from the Content-Length, or
   /// chunk by chunk, until the request is answered); past it 503 and close.
   size_t inflight_body_bytes_max = size_t{256} << 20;
+  /// Operations of one connection still running in the engine: the request being answered and
+  /// those answered 504 whose operation goes on (an HTTP connection sends its next request once
+  /// it has the 504). A request past it: 503 with Retry-After, not handed to the engine; the
+  /// connection stays.
+  size_t connection_operations_max = 16;
+  /// Bytes of requests in the engine, all connections together: a request handed to the api
+  /// holds its body plus engine_request_overhead_bytes until the api answers it (after a 504
+  /// too). A request past it: 503 with Retry-After, not handed to the engine; the connection
+  /// stays. A request larger than the whole budget is taken only when the engine holds no other.
+  /// GET /v1/health and GET /v1/metrics, answered without engine work, are never refused by
+  /// these two limits.
+  size_t engine_bytes_max = size_t{128} << 20;
   /// A kept-alive connection with no byte of a new request for this long is closed.
   std::chrono::milliseconds idle_timeout{60000};
   /// The request line and headers (and a TLS handshake) must arrive within this time from the

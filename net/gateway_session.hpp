@@ -95,6 +95,11 @@ struct server_state {
   std::atomic<size_t> http_sessions{0};
   /// Body bytes reserved by requests being read or answered (opts.inflight_body_bytes_max).
   std::atomic<size_t> body_bytes{0};
+  /// Bytes of requests handed to the api and not yet answered by it (opts.engine_bytes_max).
+  std::atomic<size_t> engine_bytes{0};
+  /// Where the engine gauges go: `m` until the gateway's stop, then nowhere (operations the
+  /// engine answers later must not touch metrics that may be gone by then).
+  std::atomic<metrics*> gauges{&m};
 
   server_state(api& x, metrics& y, gateway_options o) : a(x), m(y), opts(std::move(o)) {}
 
@@ -108,6 +113,24 @@ struct server_state {
     return true;
   }
   void release_body(size_t n) { body_bytes.fetch_sub(n); }
+
+  /// Reserves `n` bytes of the engine budget; false (nothing reserved) when that would pass it,
+  /// unless the engine holds nothing (a request larger than the budget still gets through).
+  bool reserve_engine(size_t n) {
+    auto held = engine_bytes.load();
+    do {
+      if (held != 0 && n > opts.engine_bytes_max - std::min(held, opts.engine_bytes_max))
+        return false;
+    } while (!engine_bytes.compare_exchange_weak(held, held + n));
+    if (auto* g = gauges.load())
+      g->engine_enter(n);
+    return true;
+  }
+  void release_engine(size_t n) {
+    engine_bytes.fetch_sub(n);
+    if (auto* g = gauges.load())
+      g->engine_leave(n);
+  }
 
   /// Connections open from `address` (the per-address limit).
   size_t connections_from(const asio::ip::address& address) {
@@ -175,6 +198,35 @@ public:
 private:
   std::shared_ptr<server_state> st_;
   asio::ip::address address_;
+};
+
+/// One request's hold on the engine budgets: `bytes` of server_state::engine_bytes (none without
+/// `st`) and one of its connection's operations, from when it is handed to the api until the api
+/// answers it (or drops its callback without answering). Any thread; released once.
+class engine_ticket {
+public:
+  engine_ticket(std::shared_ptr<server_state> st, std::shared_ptr<std::atomic<size_t>> ops,
+                size_t bytes)
+      : st_(std::move(st)), ops_(std::move(ops)), bytes_(bytes) {
+    ops_->fetch_add(1);
+  }
+  ~engine_ticket() { release(); }
+  engine_ticket(const engine_ticket&) = delete;
+  engine_ticket& operator=(const engine_ticket&) = delete;
+
+  void release() {
+    if (released_.exchange(true))
+      return;
+    if (st_)
+      st_->release_engine(bytes_);
+    ops_->fetch_sub(1);
+  }
+
+private:
+  std::shared_ptr<server_state> st_;
+  std::shared_ptr<std::atomic<size_t>> ops_;
+  size_t bytes_;
+  std::atomic<bool> released_{false};
 };
 
 /// Starts a WebSocket session on an upgraded stream (gateway_ws.cpp).
@@ -364,9 +416,42 @@ protected:
   }
 
   void refuse_over_budget() {
-    send_error(errc::unavailable, "the node holds " +
-                                      std::to_string(st_->opts.inflight_body_bytes_max) +
-                                      " bytes of request bodies already; retry later");
+    st_->m.shed(shed_reason::body_bytes);
+    send_error(unavailable("the node holds " + std::to_string(st_->opts.inflight_body_bytes_max) +
+                           " bytes of request bodies already; retry later"));
+  }
+
+  // A 503 for a limit of the gateway, with when to retry.
+  static api_response unavailable(std::string message) {
+    auto r = api::error(errc::unavailable, std::move(message));
+    r.headers.emplace_back("Retry-After", std::to_string(retry_after_s));
+    return r;
+  }
+
+  // Takes the request into the engine budgets, or answers it 503 (the connection stays) and
+  // returns null. Health and metrics do no engine work and are always taken.
+  std::shared_ptr<engine_ticket> admit(uint64_t seq, const request& req) {
+    auto target = sv(req.target());
+    auto path = target.substr(0, target.find('?'));
+    if (req.method() == http::verb::get && (path == "/v1/health" || path == "/v1/metrics"))
+      return std::make_shared<engine_ticket>(nullptr, engine_ops_, 0);
+    auto& o = st_->opts;
+    if (engine_ops_->load() >= o.connection_operations_max) {
+      st_->m.shed(shed_reason::connection_operations);
+      respond(seq,
+              unavailable("this connection has " + std::to_string(o.connection_operations_max) +
+                          " operations in the engine already (answered 504 or still "
+                          "waiting); retry later"));
+      return nullptr;
+    }
+    auto bytes = req.body().size() + engine_request_overhead_bytes;
+    if (!st_->reserve_engine(bytes)) {
+      st_->m.shed(shed_reason::engine_bytes);
+      respond(seq, unavailable("the node holds " + std::to_string(o.engine_bytes_max) +
+                               " bytes of requests in the engine already; retry later"));
+      return nullptr;
+    }
+    return std::make_shared<engine_ticket>(st_, engine_ops_, bytes);
   }
 
   void release_body() {
@@ -416,6 +501,9 @@ protected:
   void handle(request req) {
     auto seq = begin_request(req.version(), req.keep_alive(), req.method() == http::verb::head);
     beast::get_lowest_layer(derived().stream()).expires_never();
+    auto ticket = admit(seq, req);
+    if (!ticket)
+      return;
     timer_.expires_after(st_->opts.request_timeout);
     auto self = derived().shared_from_this();
     timer_.async_wait([self, seq](beast::error_code ec) {
@@ -424,7 +512,9 @@ protected:
                                                      "operation may or may not have taken effect"));
     });
     auto exec = beast::get_lowest_layer(derived().stream()).get_executor();
-    st_->a.handle(to_api_request(req), [self, exec, seq](api_response r) {
+    st_->a.handle(to_api_request(req), [self, exec, seq, ticket](api_response r) {
+      // The engine is done with it, whether its client still waits or got a 504 already.
+      ticket->release();
       asio::post(exec,
                  [self, seq, r = std::move(r)]() mutable { self->respond(seq, std::move(r)); });
     });
@@ -467,6 +557,9 @@ protected:
   std::function<void(uint64_t, beast::string_view, beast::error_code&)> on_chunk_;
   /// Body bytes this request holds of the node's budget (server_state::reserve_body).
   size_t reserved_ = 0;
+  /// Operations of this connection in the engine (engine_ticket), the one being answered and
+  /// those answered 504 whose operation still runs.
+  std::shared_ptr<std::atomic<size_t>> engine_ops_ = std::make_shared<std::atomic<size_t>>(0);
   bool over_budget_ = false;
   // The largest body this request may have (smaller without a token).
   size_t body_max_ = 0;

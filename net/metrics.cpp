@@ -15,6 +15,27 @@ std::string_view to_string(route r) noexcept {
   return names[static_cast<size_t>(r)];
 }
 
+std::string_view to_string(shed_reason r) noexcept {
+  static constexpr std::string_view names[] = {"connection_operations", "engine_bytes",
+                                               "body_bytes"};
+  static_assert(sizeof(names) / sizeof(names[0]) == shed_reason_count);
+  return names[static_cast<size_t>(r)];
+}
+
+void metrics::shed(shed_reason r) noexcept {
+  shed_[static_cast<size_t>(r)].fetch_add(1, std::memory_order_relaxed);
+}
+
+void metrics::engine_enter(size_t bytes) noexcept {
+  engine_requests_.fetch_add(1, std::memory_order_relaxed);
+  engine_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+}
+
+void metrics::engine_leave(size_t bytes) noexcept {
+  engine_requests_.fetch_sub(1, std::memory_order_relaxed);
+  engine_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
+}
+
 void metrics::observe(route r, int status, double seconds) noexcept {
   auto& m = routes_[static_cast<size_t>(r)];
   auto cls = static_cast<size_t>(status / 100);
@@ -73,6 +94,28 @@ std::string metrics::render(const std::function<void(std::string&)>& extra) cons
                   static_cast<unsigned long long>(total));
     out += buf;
   }
+  out += "# HELP debros_http_shed_total Requests refused with 503 before they reached the "
+         "engine, by reason.\n";
+  out += "# TYPE debros_http_shed_total counter\n";
+  for (size_t i = 0; i < shed_reason_count; ++i) {
+    auto n = shed_[i].load(std::memory_order_relaxed);
+    if (n == 0)
+      continue;
+    std::snprintf(buf, sizeof buf, "debros_http_shed_total{reason=\"%s\"} %llu\n",
+                  to_string(static_cast<shed_reason>(i)).data(),
+                  static_cast<unsigned long long>(n));
+    out += buf;
+  }
+  out += "# HELP debros_http_engine_requests Requests handed to the engine and not yet answered "
+         "by it (504s whose operation still runs included).\n"
+         "# TYPE debros_http_engine_requests gauge\n"
+         "debros_http_engine_requests " +
+         std::to_string(engine_requests_.load()) + "\n";
+  out += "# HELP debros_http_engine_bytes Bytes those requests count against "
+         "--max-inflight-engine-bytes.\n"
+         "# TYPE debros_http_engine_bytes gauge\n"
+         "debros_http_engine_bytes " +
+         std::to_string(engine_bytes_.load()) + "\n";
   if (extra)
     extra(out);
   return out;

@@ -44,6 +44,21 @@ constexpr size_t route_count = static_cast<size_t>(route::other) + 1;
 
 std::string_view to_string(route r) noexcept;
 
+/// Why the gateway refused a request with 503 before handing it to the engine (docs/node.md
+/// section 3).
+enum class shed_reason : uint8_t {
+  /// Its connection had --max-inflight-per-connection operations still in the engine.
+  connection_operations,
+  /// The engine held --max-inflight-engine-bytes of requests already.
+  engine_bytes,
+  /// Its body did not fit in --max-inflight-body-bytes (the connection closes).
+  body_bytes,
+};
+
+constexpr size_t shed_reason_count = static_cast<size_t>(shed_reason::body_bytes) + 1;
+
+std::string_view to_string(shed_reason r) noexcept;
+
 class metrics {
 public:
   /// Upper bounds of the latency histogram, in seconds (the last bucket is +Inf).
@@ -52,6 +67,14 @@ public:
 
   /// Records one answered request.
   void observe(route r, int status, double seconds) noexcept;
+
+  /// Records one request refused with 503 before it reached the engine.
+  void shed(shed_reason r) noexcept;
+
+  /// A request of `bytes` (as the gateway's engine budget counts it) entered the engine, or was
+  /// answered by it: the gauges debros_http_engine_requests and debros_http_engine_bytes.
+  void engine_enter(size_t bytes) noexcept;
+  void engine_leave(size_t bytes) noexcept;
 
   /// Prometheus text of the request metrics; `extra` appends the node's own lines.
   std::string render(const std::function<void(std::string&)>& extra) const;
@@ -64,6 +87,9 @@ private:
     std::atomic<uint64_t> sum_us{0};
   };
   std::array<per_route, route_count> routes_{};
+  std::array<std::atomic<uint64_t>, shed_reason_count> shed_{};
+  std::atomic<uint64_t> engine_requests_{0};
+  std::atomic<uint64_t> engine_bytes_{0};
 };
 
 } // namespace debros::net

@@ -1,5 +1,6 @@
 #include "storage/writer.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -20,7 +21,7 @@ writer::~writer() {
   stop();
 }
 
-void writer::submit(apply_fn apply, done_fn done) {
+void writer::submit(apply_fn apply, done_fn done, size_t bytes) {
   // Both run on the writer thread, far from the caller: an empty one would fail there.
   DEBROS_ASSERT(apply && done);
   std::unique_lock<std::mutex> guard{mtx_};
@@ -31,12 +32,25 @@ void writer::submit(apply_fn apply, done_fn done) {
   }
   if (queue_.size() >= opts_.max_queued_requests) {
     guard.unlock();
+    refused_.fetch_add(1, std::memory_order_relaxed);
     done(make_error(errc::unavailable, "write queue full (" +
                                            std::to_string(opts_.max_queued_requests) +
                                            " requests waiting); retry later"));
     return;
   }
-  queue_.push_back(request{std::move(apply), std::move(done)});
+  // Into an empty queue anything goes: a request larger than the bound is not refused forever.
+  if (!queue_.empty() &&
+      bytes > opts_.max_queued_bytes - std::min(queued_bytes_, opts_.max_queued_bytes)) {
+    auto held = queued_bytes_;
+    guard.unlock();
+    refused_.fetch_add(1, std::memory_order_relaxed);
+    done(make_error(errc::unavailable,
+                    "write queue full (" + std::to_string(held) + " bytes waiting, at most " +
+                        std::to_string(opts_.max_queued_bytes) + "); retry later"));
+    return;
+  }
+  queued_bytes_ += bytes;
+  queue_.push_back(request{std::move(apply), std::move(done), bytes});
   bool wake = idle_;
   idle_ = false;
   guard.unlock();
@@ -74,9 +88,11 @@ writer_stats writer::stats() const {
   out.redone_batches = redone_batches_.load(std::memory_order_relaxed);
   out.largest_batch = largest_batch_.load(std::memory_order_relaxed);
   out.commit_us_total = commit_us_total_.load(std::memory_order_relaxed);
+  out.refused = refused_.load(std::memory_order_relaxed);
   {
     std::lock_guard<std::mutex> guard{mtx_};
     out.queued = queue_.size();
+    out.queued_bytes = queued_bytes_;
   }
   return out;
 }
@@ -101,6 +117,12 @@ void writer::run() {
           queue_.pop_front();
         }
       }
+      // Taken off the queue: its bytes no longer count against max_queued_bytes.
+      size_t taken = 0;
+      for (auto& r : batch)
+        taken += r.bytes;
+      DEBROS_ASSERT(taken <= queued_bytes_);
+      queued_bytes_ -= taken;
     }
     run_batch(batch);
     batch.clear();

@@ -12,6 +12,12 @@
 // (past it, submit fails with `unavailable`), so the worst case is max_queued_requests /
 // max_batch_requests + 1 commits (257 with the defaults), not two.
 //
+// Memory bound: each request says how many bytes it holds while it waits (its payload: record,
+// keys); the queue holds at most max_queued_bytes of them. Past it, submit fails at once with
+// `unavailable`, so a flood of large writes is shed before it grows memory, not after a million
+// of them. One request larger than the whole bound is still taken when nothing else is queued,
+// so that no write is refused for its size alone.
+//
 // Failure isolation: a request that refuses (returns an error) fails alone. If it had already
 // changed the transaction, or LMDB broke the transaction inside it, the batch is redone without
 // it. If the map is full the map grows and the batch is redone. A failed commit fails exactly
@@ -39,6 +45,10 @@ struct writer_options {
   /// Most requests waiting for the writer; past it, submit fails at once with `unavailable`
   /// ("write queue full") instead of growing memory without bound.
   size_t max_queued_requests = size_t{1} << 20;
+  /// Most bytes held by the requests waiting for the writer (the `bytes` each submit declares);
+  /// past it, submit fails at once with `unavailable` ("write queue full"). A request is always
+  /// taken into an empty queue, however large.
+  size_t max_queued_bytes = size_t{512} << 20;
 };
 
 /// Counters since the writer started. Read with relaxed atomics: figures, not synchronization.
@@ -50,6 +60,10 @@ struct writer_stats {
   uint64_t redone_batches = 0;
   uint64_t largest_batch = 0;
   uint64_t queued = 0;
+  /// Bytes declared by the requests queued now.
+  uint64_t queued_bytes = 0;
+  /// Requests refused at submit because the queue was full (in requests or in bytes).
+  uint64_t refused = 0;
   uint64_t commit_us_total = 0;
 };
 
@@ -74,9 +88,12 @@ public:
   writer(const writer&) = delete;
   writer& operator=(const writer&) = delete;
 
-  /// Queues a request. Thread-safe. After stop() began, or when the queue is full, `done` is
-  /// called at once on the calling thread with shutting_down or unavailable.
-  void submit(apply_fn apply, done_fn done);
+  /// Queues a request. Thread-safe. `bytes` is what the request holds in memory while it waits
+  /// (its record and keys; 0 for a request that carries no payload), counted against
+  /// max_queued_bytes. After stop() began, or when the queue is full (max_queued_requests, or
+  /// max_queued_bytes with another request queued), `done` is called at once on the calling
+  /// thread with shutting_down or unavailable, and `apply` never runs.
+  void submit(apply_fn apply, done_fn done, size_t bytes = 0);
 
   /// Submits and waits for the result. For plain threads only (setup code, tools, tests): never
   /// call it from an actor, and never while holding a read transaction.
@@ -91,6 +108,7 @@ private:
   struct request {
     apply_fn apply;
     done_fn done;
+    size_t bytes = 0;
   };
 
   void run();
@@ -103,6 +121,8 @@ private:
   mutable std::mutex mtx_;
   std::condition_variable cv_;
   std::deque<request> queue_;
+  /// The sum of queue_'s bytes.
+  size_t queued_bytes_ = 0;
   bool stopping_ = false;
   bool idle_ = false;
 
@@ -116,6 +136,7 @@ private:
   std::atomic<uint64_t> redone_batches_{0};
   std::atomic<uint64_t> largest_batch_{0};
   std::atomic<uint64_t> commit_us_total_{0};
+  std::atomic<uint64_t> refused_{0};
 };
 
 } // namespace debros::storage

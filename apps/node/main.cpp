@@ -70,6 +70,8 @@ net::gateway_options gateway_options_of(const node::options& o) {
   g.header_timeout = std::chrono::milliseconds{o.header_timeout_ms};
   g.body_timeout = std::chrono::milliseconds{o.body_timeout_ms};
   g.inflight_body_bytes_max = o.max_inflight_body_bytes;
+  g.connection_operations_max = o.max_inflight_per_connection;
+  g.engine_bytes_max = o.max_inflight_engine_bytes;
   g.connections_per_address_max = o.max_connections_per_ip;
   g.request_timeout = std::chrono::milliseconds{o.request_timeout_ms};
   g.connections_max = o.max_connections;

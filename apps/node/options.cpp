@@ -96,6 +96,16 @@ caf::expected<options> parse(int argc, char** argv, int& exit_code) {
                  "Request body bytes held by all connections together (503 beyond)")
       ->check(non_negative)
       ->capture_default_str();
+  app.add_option("--max-inflight-per-connection", o.max_inflight_per_connection,
+                 "Operations of one connection in the engine at once, those answered 504 and "
+                 "still running included (503 beyond)")
+      ->check(non_negative)
+      ->capture_default_str();
+  app.add_option("--max-inflight-engine-bytes", o.max_inflight_engine_bytes,
+                 "Bytes of requests in the engine, all connections together: each counts its "
+                 "body plus 1 KiB until the engine answers it (503 beyond)")
+      ->check(non_negative)
+      ->capture_default_str();
   app.add_option("--http-threads", o.http_threads, "Gateway threads (0: one per core)")
       ->check(non_negative)
       ->capture_default_str();
@@ -175,7 +185,8 @@ caf::expected<options> parse(int argc, char** argv, int& exit_code) {
                            "--cluster-cert, --cluster-key and --cluster-ca go together"));
   if (o.idle_timeout_ms <= 0 || o.request_timeout_ms <= 0 || o.header_timeout_ms <= 0 ||
       o.body_timeout_ms <= 0 || o.max_connections == 0 || o.max_connections_per_ip == 0 ||
-      o.max_inflight_body_bytes == 0 || o.max_json_depth == 0 || o.max_body_bytes == 0 ||
+      o.max_inflight_body_bytes == 0 || o.max_inflight_per_connection == 0 ||
+      o.max_inflight_engine_bytes == 0 || o.max_json_depth == 0 || o.max_body_bytes == 0 ||
       o.max_header_bytes < 512 || o.user_db_live_max == 0 || o.user_db_idle_ms <= 0 ||
       o.relation_cache_ttl_ms <= 0 || o.peer_forget_ms <= 0)
     return fail(make_error(errc::invalid_argument,

@@ -44,6 +44,8 @@ struct options {
   size_t max_connections = 1024;
   size_t max_connections_per_ip = 64;
   size_t max_inflight_body_bytes = size_t{256} << 20;
+  size_t max_inflight_per_connection = 16;
+  size_t max_inflight_engine_bytes = size_t{128} << 20;
   size_t http_threads = 0;
   size_t scheduler_threads = 0;
   // User databases and caches (README.md "User databases").

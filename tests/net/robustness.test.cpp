@@ -170,6 +170,9 @@ TEST_CASE("wrong options and config files stop the node before it starts, with e
   };
   CHECK(exit_of({"--max-body-bytes", "-5"}) == 2);
   CHECK(exit_of({"--user-db-live-max", "0"}) == 2);
+  CHECK(exit_of({"--max-inflight-per-connection", "0"}) == 2);
+  CHECK(exit_of({"--max-inflight-engine-bytes", "0"}) == 2);
+  CHECK(exit_of({"--max-inflight-engine-bytes", "-1"}) == 2);
   CHECK(exit_of({"--no-such-option"}) == 2);
   {
     std::ofstream conf{dir.sub("misspelled.conf")};

@@ -304,3 +304,64 @@ TEST_CASE("a full queue refuses at once instead of growing", "[storage][writer]"
   gate.set_value();
   w.stop();
 }
+
+TEST_CASE("a queue full of bytes refuses at once and still takes a large request when empty",
+          "[storage][writer]") {
+  fixture f;
+  writer_options opts;
+  opts.max_queued_bytes = 1000;
+  writer w{*f.env, opts};
+  std::promise<void> gate;
+  auto gate_future = gate.get_future().share();
+  latch started{1};
+  // The writer holds the first request (taken off the queue: its bytes no longer count).
+  w.submit(
+      [&](write_txn&) -> caf::error {
+        started.count_down();
+        gate_future.wait();
+        return caf::none;
+      },
+      [](const caf::error&) {}, 5000);
+  started.wait();
+  std::atomic<int> refused{0};
+  std::atomic<int> committed{0};
+  caf::error refusal;
+  std::mutex refusal_mtx;
+  auto count = [&](const caf::error& err) {
+    if (is(err, errc::unavailable)) {
+      ++refused;
+      std::lock_guard<std::mutex> guard{refusal_mtx};
+      refusal = err;
+    } else if (!err) {
+      ++committed;
+    }
+  };
+  auto put = [&](int i, size_t bytes) {
+    w.submit([&, i](write_txn& txn) { return txn.put(f.t, "k" + std::to_string(i), "v"); }, count,
+             bytes);
+  };
+  SECTION("requests past the byte bound fail with unavailable and never run") {
+    for (int i = 0; i < 10; ++i)
+      put(i, 300); // 3 fit (900 bytes), the 4th would make 1200
+    CHECK(refused == 7);
+    CHECK(w.stats().queued_bytes == 900);
+    CHECK(w.stats().refused == 7);
+    std::lock_guard<std::mutex> guard{refusal_mtx};
+    CHECK_THAT(message_of(refusal), Catch::Contains("write queue full"));
+  }
+  SECTION("requests that declare no bytes are bounded by count only") {
+    for (int i = 0; i < 10; ++i)
+      put(i, 0);
+    CHECK(refused == 0);
+  }
+  SECTION("a request larger than the whole bound is taken into an empty queue") {
+    put(0, 5000);
+    CHECK(refused == 0);
+    put(1, 1);
+    CHECK(refused == 1); // the queue holds more than its bound now
+  }
+  gate.set_value();
+  w.stop();
+  CHECK(*f.env->read()->count(f.t) == static_cast<size_t>(committed.load()));
+  CHECK(w.stats().queued_bytes == 0);
+}

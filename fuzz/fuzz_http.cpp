@@ -7,21 +7,24 @@
 // the fuzzer reaches the handlers behind the token check.
 //
 // Leak checks: every kLeakCheckEvery inputs (and at exit) rather than after each input. The
-// runtime's threads allocate during an input and free after it returns (CAF's clock, mailboxes,
-// request deadlines), so libFuzzer's per-input heuristic (more mallocs than frees) fired on
-// most inputs, each time re-running the input and making LeakSanitizer walk every chunk of the
-// allocator, ASan's quarantine included (about 0.25 s each once the quarantine is full): 80% of
-// the time went to LSan and exec/s fell from ~8,000 to ~1,500 within 90 s (measured with perf on
-// 2026-12-04). LLVMFuzzerInitialize therefore puts -detect_leaks=0 first on the command line
-// (an explicit -detect_leaks=1 later still wins) and the target runs the same LSan check itself:
-// a leak aborts within kLeakCheckEvery inputs of the input that caused it; the report's stacks
-// name the allocation. ASAN_OPTIONS=detect_leaks=0 turns both off.
+// runtime's threads allocate during an input and free after it returns (CAF's clock and
+// mailboxes), so libFuzzer's per-input heuristic (more mallocs than frees) fired on most inputs,
+// each time re-running the input and then making LeakSanitizer walk every chunk the allocator
+// holds (about 0.25 s a pass once ASan's quarantine was full, about 3 passes a second): 80% of
+// the time went to LSan, and on the same corpus and seed 1,682 exec/s against 10,361 without
+// the per-input check (perf and uprobes, 2026-12-04). LLVMFuzzerInitialize therefore puts
+// -detect_leaks=0 first on the command line (an explicit -detect_leaks=1 later still wins) and
+// the target runs the same LSan check itself: a leak aborts within kLeakCheckEvery inputs of the
+// input that caused it (the saved input is the one at hand, the report's stacks name the
+// allocation; a planted leak is caught so). libFuzzer itself stops its per-input check after
+// 1,000 such passes. ASAN_OPTIONS=detect_leaks=0 turns both off.
 //
 // Bounded state: every kResetEvery inputs the node is stopped (its stop must leave no actor
-// running), its data directory removed and a fresh one started. Without it the models, users
-// and documents the inputs create pile up and slow every later input: after about a million
-// inputs GET /v1/models (it lists every model) took a quarter of the time and exec/s fell below
-// 1,500 (perf, 2026-12-04). Sequences longer than kResetEvery inputs are not explored.
+// running), its data directory removed and a fresh one started; the leak check runs right
+// after. Without it the models the inputs define pile up and slow every later input: after
+// about 1.2 million inputs GET /v1/models (it lists every model) took a quarter of the time and
+// exec/s was below 1,500 (perf, 2026-12-04). Sequences longer than kResetEvery inputs are not
+// explored.
 #include <sanitizer/lsan_interface.h>
 #include <unistd.h>
 

@@ -1,11 +1,61 @@
 #include "actors/doc_keys.hpp"
 
+#include <algorithm>
+
 #include <openssl/sha.h>
 
 #include "actors/placement.hpp"
+#include "messages/names.hpp"
+#include "storage/environment.hpp"
 #include "storage/key_codec.hpp"
 
 namespace debros::doc_keys {
+
+// -- the worst case of every layout against LMDB's key limit --------------------------------------
+//
+// Names and ids hold no control characters (messages/names.hpp), so no NUL to escape; values
+// may. Where a layout's worst case fits, it is asserted here; where it does not (index and
+// global index entries with long values), every write checks its derived keys before it is
+// acknowledged (check_key_sizes, actors/doc_writes.cpp) and refuses the write with a message
+// naming the key: such a key never reaches the outbox or a transaction.
+namespace worst {
+constexpr size_t model = 4, shard = 2, partition = 2;
+constexpr size_t key_int = 1 + 8 + 2; // storage/key_codec.hpp: tag, double, distance
+// A key string of n bytes: tag, the bytes (each NUL doubled), terminator.
+constexpr size_t key_string(size_t n, bool nul_bytes) {
+  return 1 + (nul_bytes ? 2 * n : n) + 2;
+}
+constexpr size_t field = key_string(field_name_bytes_max, false);
+constexpr size_t user = key_string(user_id_bytes_max, false);
+// An indexed value: a string cut to index_value_bytes_max bytes; an array or object of at most
+// that many encoded bytes (or its type alone); a number, bool or null of at most key_int.
+constexpr size_t value_without_nul = key_string(index_value_bytes_max, false);
+constexpr size_t value_with_nul = key_string(index_value_bytes_max, true);
+static_assert(value_without_nul >= index_value_bytes_max && value_without_nul >= key_int);
+
+constexpr size_t docs = model + shard + id_bytes_max;
+constexpr size_t user_docs = model + user + id_bytes_max;
+constexpr size_t owners = model + id_bytes_max;
+constexpr size_t tombstones = model + id_bytes_max;
+constexpr size_t unique = model + field + std::max(index_value_bytes_max, size_t{1 + 32});
+constexpr size_t index_fixed = model + field + key_int + shard + id_bytes_max;
+constexpr size_t gindex_fixed =
+    model + partition + field + key_int + key_string(id_bytes_max, false) + user_id_bytes_max;
+
+static_assert(docs <= storage::key_bytes_max);
+static_assert(user_docs <= storage::key_bytes_max);
+static_assert(owners <= storage::key_bytes_max);
+static_assert(tombstones <= storage::key_bytes_max);
+static_assert(unique <= storage::key_bytes_max);
+static_assert(user_id_bytes_max <= storage::key_bytes_max); // users: the id bytes
+// Index entries fit unless a string value holds NUL bytes; global index entries fit for
+// numbers, booleans and null, and for strings while the id, user and value leave room. The
+// rest is refused at write time (above), as these show:
+static_assert(index_fixed + value_without_nul <= storage::key_bytes_max);
+static_assert(index_fixed + value_with_nul > storage::key_bytes_max);
+static_assert(gindex_fixed + key_int <= storage::key_bytes_max);
+static_assert(gindex_fixed + value_without_nul > storage::key_bytes_max);
+} // namespace worst
 
 using storage::append_key;
 using storage::append_key_int;

@@ -152,8 +152,14 @@ public:
   void ensure_user(std::string user, reply_fn<bool> done);
 
   /// A user's directory entry with its databases: {"id", "createdAt", "models": {M: {...}}}.
-  /// Errors: not_found, invalid_argument.
+  /// Counts each database's documents on the calling thread, in one snapshot: for embedders;
+  /// event loops and actors use get_user_async. Errors: not_found, invalid_argument.
   caf::expected<value> get_user(std::string_view user) const;
+
+  /// The same without blocking: the databases are counted by an actor of their own in slices
+  /// of scan_slice_entries() documents (actors/user_directory.cpp), each in its own snapshot;
+  /// `done` gets the entry once, on a CAF worker. Errors: those of get_user.
+  void get_user_async(std::string user, reply_fn<value> done);
 
   static caf::error check_user_id(std::string_view user);
 
@@ -169,6 +175,8 @@ public:
   uint64_t respawns() const noexcept { return respawns_.load(); }
 
   caf::actor_system& system() noexcept { return sys_; }
+  /// Whether stop() was called.
+  bool stopping() const noexcept { return stopping_.load(); }
   storage::environment& env() noexcept { return env_; }
   storage::writer& writer() noexcept { return writer_; }
   const doc_tables& tables() const noexcept { return tables_; }

@@ -3,8 +3,10 @@
 # free loopback port with a temporary data directory, defines a model of 16 shards, imports
 # DOCS documents of ~300 bytes, then sends QUERIES (default 8) concurrent queries with
 # offset 100000 and limit 10000 ordered by an indexed field. Prints one JSON line: the node's
-# resident memory (VmRSS) after the import (the baseline, same process, same run) and its peak
-# (VmHWM) after the queries, in MB, and the queries' statuses.
+# anonymous resident memory (RssAnon: the heap, not the store's file pages that LMDB maps and a
+# scan touches) after the import (the baseline, same process, same run) and its peak while the
+# queries run (sampled every 10 ms), then VmRSS/VmHWM (with file pages) for reference, in MB,
+# and the queries' statuses.
 #   bench/query_memory.sh [BUILD_DIR]   (DOCS=200000 QUERIES=8 by default)
 set -euo pipefail
 build=${1:-build}
@@ -28,13 +30,19 @@ for i in range(int(sys.argv[1])):
 PY
 DEBROS_NODE="$url" "$build/bin/debros" import Item "$dir/docs.jsonl" --batch 5000 >/dev/null
 rss() { awk -v k="$1:" '$1 == k {print int($2 / 1024)}' "/proc/$pid/status"; }
-before=$(rss VmRSS)
+anon_before=$(rss RssAnon)
+rss_before=$(rss VmRSS)
+( peak=0; while kill -0 "$pid" 2>/dev/null; do
+    a=$(rss RssAnon); [ "$a" -gt "$peak" ] && peak=$a && echo "$peak" >"$dir/anon_peak"
+    sleep 0.01; done ) &
+sampler=$!
 body='{"orderBy": [["n", "asc"]], "offset": 100000, "limit": 10000}'
 statuses=$(for _ in $(seq "$queries"); do
   curl -s -o /dev/null -w '%{http_code}\n' -X POST "$url/v1/models/Item/query" \
     -H 'Content-Type: application/json' -d "$body" &
 done; wait)
-peak=$(rss VmHWM)
-after=$(rss VmRSS)
-printf '{"bench":"query_memory","docs":%s,"queries":%s,"rss_before_mb":%s,"peak_mb":%s,"rss_after_mb":%s,"statuses":"%s"}\n' \
-  "$docs" "$queries" "$before" "$peak" "$after" "$(echo $statuses | tr ' ' ',')"
+kill "$sampler" 2>/dev/null || true
+wait "$sampler" 2>/dev/null || true
+printf '{"bench":"query_memory","docs":%s,"queries":%s,"anon_before_mb":%s,"anon_peak_mb":%s,"rss_before_mb":%s,"hwm_mb":%s,"statuses":"%s"}\n' \
+  "$docs" "$queries" "$anon_before" "$(cat "$dir/anon_peak")" "$rss_before" "$(rss VmHWM)" \
+  "$(echo $statuses | tr ' ' ',')"

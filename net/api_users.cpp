@@ -27,16 +27,19 @@ void api::users(std::shared_ptr<context> ctx) {
     return eng.ensure_user(user, [ctx, &eng, user](caf::expected<bool> created) {
       if (!created)
         return ctx->reply(error(created.error()));
-      auto record = eng.get_user(user);
-      ctx->reply(record ? json(*created ? 201 : 200, *record) : error(record.error()));
+      bool is_new = *created;
+      eng.get_user_async(user, on_result<value>(ctx, [is_new](value record) {
+                           return json(is_new ? 201 : 200, std::move(record));
+                         }));
     });
   }
   if (s.size() != 3 || !ctx->is("GET"))
     return ctx->reply(not_found_route(*ctx));
   if (auto err = check_name(name_kind::user_id, s[2]))
     return ctx->reply(error(err));
-  auto record = eng.get_user(s[2]);
-  ctx->reply(record ? json(200, *record) : error(record.error()));
+  // The user's databases are counted by an actor, in slices: never on a gateway thread.
+  eng.get_user_async(
+      s[2], on_result<value>(ctx, [](value record) { return json(200, std::move(record)); }));
 }
 
 void api::get_with_relations(std::shared_ptr<context> ctx, const std::string& model,

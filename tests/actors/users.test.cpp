@@ -178,6 +178,30 @@ TEST_CASE("users are registered by their first document or explicitly", "[actors
   CHECK(code_of(eng.get_user("a/b").error()) == errc::invalid_argument);
 }
 
+TEST_CASE("a user's entry is counted without blocking, in slices, as the blocking call counts it",
+          "[actors][users][slices]") {
+  three_users f;
+  f.define("Note", R"({"scope": "user", "fields": {"text": {"type": "string"}}})");
+  for (int i = 0; i < 25; ++i)
+    REQUIRE(f.rt->model("Note").create(
+        value{object{{"userId", "alice"}, {"text", "note " + std::to_string(i)}}}));
+  auto& eng = f.rt->engine();
+  eng.set_scan_slice_entries(4); // 25 notes take 7 slices
+  auto async = [&](const std::string& user) {
+    return f.rt->await<value>([&](reply_fn<value> done) { eng.get_user_async(user, done); });
+  };
+  auto alice = async("alice");
+  REQUIRE(alice);
+  CHECK(alice->find_path("models.Post.documents")->as_int() == 5);
+  CHECK(alice->find_path("models.Note.documents")->as_int() == 25);
+  CHECK(*alice == *eng.get_user("alice"));
+  auto carol = async("carol");
+  REQUIRE(carol);
+  CHECK(carol->find_path("models.Note.documents")->as_int() == 0);
+  CHECK(code_of(async("dave").error()) == errc::not_found);
+  CHECK(code_of(async("a/b").error()) == errc::invalid_argument);
+}
+
 TEST_CASE("live user databases stay within their bound", "[actors][users]") {
   temp_dir dir;
   auto opts = test_options(dir.path());

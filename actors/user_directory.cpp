@@ -1,0 +1,113 @@
+// engine::get_user_async: a user's directory entry with the number of documents of each of its
+// databases, counted without blocking the caller (the HTTP gateway's GET /v1/users/{U}).
+#include "actors/engine.hpp"
+
+#include "caf/actor_system.hpp"
+#include "caf/event_based_actor.hpp"
+#include "caf/send.hpp"
+
+#include "actors/catalog.hpp"
+#include "actors/doc_keys.hpp"
+#include "actors/partition_scan.hpp"
+#include "messages/errc.hpp"
+#include "storage/record.hpp"
+
+namespace debros {
+
+namespace {
+
+using count_atom = caf::atom_constant<caf::atom("ucount")>;
+
+// One database of the user still to count.
+struct pending_db {
+  std::string model;
+  std::shared_ptr<const model_entry> entry;
+};
+
+// Counts the databases one after the other, one slice per message, then answers and quits.
+struct user_counter {
+  engine* eng;
+  value doc;
+  std::vector<pending_db> dbs;
+  size_t next = 0;
+  std::unique_ptr<partition_scan> scan;
+  object counts;
+  reply_fn<value> done;
+
+  std::unique_ptr<partition_scan> scan_of(const pending_db& db, const std::string& user) const {
+    partition_layout layout;
+    layout.docs = eng->tables().docs;
+    layout.model_id = db.entry->id;
+    layout.docs_prefix = doc_keys::user_docs_prefix(db.entry->id, user);
+    partition_query pq;
+    pq.q.model = db.model;
+    pq.q.aggregate = aggregate_fn::count;
+    return std::make_unique<partition_scan>(std::move(layout), db.entry->def(), db.entry,
+                                            std::move(pq));
+  }
+};
+
+caf::behavior counter_main(caf::event_based_actor* self, std::shared_ptr<user_counter> st,
+                           std::string user) {
+  self->send(self, count_atom::value);
+  return {
+      [=](count_atom) {
+        if (st->eng->stopping()) {
+          call_reply(st->done, caf::expected<value>{
+                                   make_error(errc::shutting_down, "the runtime is stopping")});
+          return self->quit();
+        }
+        if (st->next == st->dbs.size()) {
+          st->doc.as_object().set("models", value{std::move(st->counts)});
+          call_reply(st->done, caf::expected<value>{std::move(st->doc)});
+          return self->quit();
+        }
+        auto& db = st->dbs[st->next];
+        if (!st->scan)
+          st->scan = st->scan_of(db, user);
+        auto r = st->scan->step(st->eng->env(), st->eng->scan_slice_entries());
+        if (r) {
+          if (!*r) {
+            call_reply(st->done, caf::expected<value>{std::move(r->error())});
+            return self->quit();
+          }
+          st->counts.set(db.model, object{{"documents", static_cast<int64_t>((**r).agg.count)}});
+          st->scan.reset();
+          ++st->next;
+        }
+        self->send(self, count_atom::value);
+      },
+  };
+}
+
+} // namespace
+
+void engine::get_user_async(std::string user, reply_fn<value> done) {
+  auto once = answered_once(std::move(done));
+  if (auto err = check_user_id(user))
+    return once(err);
+  auto st = std::make_shared<user_counter>();
+  st->eng = this;
+  st->done = once;
+  {
+    // The directory entry itself: one read of one key.
+    auto txn = env_.read();
+    if (!txn)
+      return once(txn.error());
+    auto rec = txn->get(tables_.users, user);
+    if (!rec)
+      return once(rec.error());
+    if (!*rec)
+      return once(make_error(errc::not_found, "user " + user + " not found"));
+    auto doc = storage::decode_record(**rec, "user " + user);
+    if (!doc)
+      return once(doc.error());
+    st->doc = std::move(*doc);
+  }
+  for (auto& [name, entry] : snapshot()->models)
+    if (entry->def().scope == model_scope::user)
+      st->dbs.push_back(pending_db{name, entry});
+  sys_.spawn(counter_main, std::move(st), std::move(user));
+}
+
+} // namespace debros

@@ -25,11 +25,13 @@
 //             keys from 2 threads (no decoding);
 //   query     sequential queries on random categories; baseline: the same 16 shards walked by
 //             as many threads as the engine's scheduler, each shard reading its best 21 index
-//             entries and their documents (version byte checked, category, createdAt and id
-//             extracted from the msgpack), then the best 20 merged and decoded;
+//             entries and their documents (each record verified: version byte and CRC-32C;
+//             category, createdAt and id extracted from the msgpack), then the best 20 merged and
+//             decoded;
 //   scan      `views = -1` (matches nothing, views is not indexed) over every document;
 //             baseline: the 16 shards' documents walked by as many threads as the engine's
-//             scheduler, each record's version byte checked and views extracted and compared.
+//             scheduler, each record verified (version byte, CRC-32C) and views extracted and
+//             compared.
 // The store for get/query/scan is loaded with batch creates (1,000 documents per transaction).
 // User-scoped models (the user-database issue), model "UPost" (scope user, isPublic indexed
 // "global"), in a second store:

@@ -32,7 +32,8 @@ DEBROS_NODE="$url" "$build/bin/debros" import Item "$dir/docs.jsonl" --batch 500
 rss() { awk -v k="$1:" '$1 == k {print int($2 / 1024)}' "/proc/$pid/status"; }
 anon_before=$(rss RssAnon)
 rss_before=$(rss VmRSS)
-( peak=0; while kill -0 "$pid" 2>/dev/null; do
+echo "$anon_before" >"$dir/anon_peak"
+( peak=$anon_before; while kill -0 "$pid" 2>/dev/null; do
     a=$(rss RssAnon); [ "$a" -gt "$peak" ] && peak=$a && echo "$peak" >"$dir/anon_peak"
     sleep 0.01; done ) &
 sampler=$!

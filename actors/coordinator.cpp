@@ -444,6 +444,23 @@ void finish(self_ptr self, engine* eng, const std::shared_ptr<const model_entry>
           });
 }
 
+// Takes one partition's answer: counts what it examined, and fails the query at the first error
+// (later answers are then dropped). Returns whether `res` is a result to merge.
+bool usable(self_ptr self, engine* eng, gather& g, const reply<query_result>& r,
+            caf::expected<partition_result>& res) {
+  if (res)
+    eng->note_examined(res->stats.examined);
+  if (g.failed)
+    return false;
+  if (!res) {
+    g.failed = true;
+    r.fail(std::move(res.error()));
+    self->quit();
+    return false;
+  }
+  return true;
+}
+
 // Each partition's share of the query's memory bound (at least 64 KiB).
 uint64_t memory_share(const engine& eng, size_t partitions) {
   auto total = eng.query_memory_bytes();
@@ -484,15 +501,8 @@ void fetch_page(self_ptr self, engine* eng, std::shared_ptr<const model_entry> e
     ask(self, *eng, entry, g->targets[requests[i].part], pq,
         [self, eng, entry, g, r, i, pages, left, summary, limit,
          more](caf::expected<partition_result> res) {
-          if (res)
-            eng->note_examined(res->stats.examined);
-          if (g->failed)
+          if (!usable(self, eng, *g, r, res))
             return;
-          if (!res) {
-            g->failed = true;
-            r.fail(std::move(res.error()));
-            return self->quit();
-          }
           summary->stats.examined += res->stats.examined;
           (*pages)[i] = std::move(*res);
           if (--*left > 0)
@@ -597,15 +607,8 @@ void scatter(self_ptr self, engine* eng, std::shared_ptr<const model_entry> entr
   for (size_t i = 0; i < targets.size(); ++i)
     ask(self, *eng, entry, targets[i], pq,
         [self, eng, entry, g, r, i](caf::expected<partition_result> res) {
-          if (res)
-            eng->note_examined(res->stats.examined);
-          if (g->failed)
+          if (!usable(self, eng, *g, r, res))
             return;
-          if (!res) {
-            g->failed = true;
-            r.fail(std::move(res.error()));
-            return self->quit();
-          }
           g->results[i] = std::move(*res);
           if (++g->answered < g->targets.size())
             return;

@@ -1,14 +1,17 @@
 #include "actors/runtime.hpp"
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
+#include <functional>
+#include <mutex>
 #include <random>
 #include <thread>
 
 #include "caf/actor_registry.hpp"
 #include "caf/actor_system.hpp"
 #include "caf/actor_system_config.hpp"
-#include "caf/event_based_actor.hpp"
 #include "caf/io/middleman.hpp"
 #include "caf/openssl/manager.hpp"
 #include "caf/send.hpp"
@@ -55,8 +58,57 @@ caf::expected<std::string> stored_node_id(storage::environment& env, storage::wr
 
 } // namespace
 
+// The thread on which define_async runs defines (each an fsync), one after the other; joined by
+// stop() before the writer stops. A plain thread, not a detached CAF actor: CAF 0.17 can leave
+// a detached actor's thread objects behind when the system goes right after it answered.
+struct define_thread {
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::deque<std::function<void()>> jobs;
+  bool closing = false;
+  std::thread thread;
+
+  // False once closing.
+  bool post(std::function<void()> job) {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (closing)
+      return false;
+    jobs.push_back(std::move(job));
+    if (!thread.joinable())
+      thread = std::thread{[this] { run(); }};
+    cv.notify_one();
+    return true;
+  }
+
+  void run() {
+    std::unique_lock<std::mutex> lock{mtx};
+    for (;;) {
+      cv.wait(lock, [this] { return closing || !jobs.empty(); });
+      if (jobs.empty())
+        return; // closing, and nothing left
+      auto job = std::move(jobs.front());
+      jobs.pop_front();
+      lock.unlock();
+      job();
+      lock.lock();
+    }
+  }
+
+  // Runs what was posted, then ends the thread.
+  void close() {
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      closing = true;
+      cv.notify_one();
+    }
+    if (thread.joinable())
+      thread.join();
+  }
+};
+
 struct runtime::impl {
   runtime_options opts;
+  define_thread definer;
   std::unique_ptr<storage::environment> env;
   std::unique_ptr<storage::writer> writer;
   caf::actor_system_config cfg;
@@ -144,6 +196,8 @@ runtime::stop_report runtime::stop(std::chrono::milliseconds bound) {
   if (p.stopping.exchange(true))
     return {};
   auto t0 = std::chrono::steady_clock::now();
+  // 0. Defines posted by define_async finish (their writes need the writer).
+  p.definer.close();
   // 1. The writer commits everything submitted; each completion reaches its actor as a message.
   // 2. Stop messages queue behind those, so every in-flight operation is answered first; what
   //    arrives later dies with its actor's mailbox and is answered unavailable (answered_once).
@@ -189,16 +243,14 @@ void runtime::define_async(model_def def, reply_fn<define_outcome> done) {
   auto once = answered_once(std::move(done));
   if (stopping())
     return once(make_error(errc::shutting_down, "the runtime is stopping"));
-  // A detached actor has its own thread: the define's fsync blocks it, never a CAF worker or
-  // the caller. Defines are rare (an admin's) and serialized by the engine.
+  // The define's fsync blocks the definer thread, never a CAF worker or the caller. Defines are
+  // rare (an admin's) and serialized by the engine anyway.
   auto* eng = impl_->eng.get();
-  impl_->sys->spawn<caf::detached>(
-      [eng, once](caf::event_based_actor* self, model_def d) -> caf::behavior {
-        once(eng->define(std::move(d)));
-        self->quit();
-        return {};
-      },
-      std::move(def));
+  auto job = [eng, once, d = std::make_shared<model_def>(std::move(def))] {
+    once(eng->define(std::move(*d)));
+  };
+  if (!impl_->definer.post(job))
+    once(make_error(errc::shutting_down, "the runtime is stopping"));
 }
 
 caf::expected<model_def> runtime::define_json(std::string_view name, std::string_view json_text,

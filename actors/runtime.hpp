@@ -252,8 +252,9 @@ public:
   /// Defines a model (see engine::define). `created` tells whether it is new.
   caf::expected<model_def> define(model_def def, bool* created = nullptr);
   /// Defines a model without blocking the calling thread: the checks and the durable write of
-  /// the definition (an fsync) run on a thread of their own, and `done` gets the stored
-  /// definition and whether it is new, once (on that thread; it must not block). For event
+  /// the definition (an fsync) run on the runtime's define thread, one define after the other,
+  /// and `done` gets the stored definition and whether it is new, once (on that thread; it must
+  /// not block). stop() lets the posted defines finish first. For event
   /// loops and actors (the HTTP gateway's PUT /v1/models/{M}). Errors: those of define,
   /// shutting_down.
   void define_async(model_def def, reply_fn<define_outcome> done);

@@ -42,8 +42,10 @@ struct writer_hold {
 
   explicit writer_hold(storage::writer& w) {
     auto running = started.get_future();
+    // The writer thread keeps its own copy of the future: after release() it may still be
+    // inside wait() while this object is destroyed.
     w.submit(
-        [this](storage::write_txn&) -> caf::error {
+        [this, opened = opened](storage::write_txn&) -> caf::error {
           started.set_value();
           opened.wait();
           return caf::none;

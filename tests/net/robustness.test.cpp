@@ -173,6 +173,10 @@ TEST_CASE("wrong options and config files stop the node before it starts, with e
   CHECK(exit_of({"--max-inflight-per-connection", "0"}) == 2);
   CHECK(exit_of({"--max-inflight-engine-bytes", "0"}) == 2);
   CHECK(exit_of({"--max-inflight-engine-bytes", "-1"}) == 2);
+  CHECK(exit_of({"--query-memory-bytes", "-1"}) == 2);
+  CHECK(exit_of({"--query-memory-bytes", "64MiB"}) == 2);
+  CHECK(exit_of({"--scan-slice-entries", "-1"}) == 2);
+  CHECK(exit_of({"--scan-slice-entries", "ten"}) == 2);
   CHECK(exit_of({"--no-such-option"}) == 2);
   {
     std::ofstream conf{dir.sub("misspelled.conf")};

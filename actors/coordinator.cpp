@@ -346,17 +346,8 @@ scanner_actor::behavior_type scanner_main(scanner_actor::pointer self, storage::
   return {
       [=](partition_query& pq) -> caf::result<partition_result> {
         // Further slices go to a runner that watches the coordinator; this scanner is done.
-        auto slice = pq.slice_entries;
-        auto scan = std::make_shared<partition_scan>(layout, entry->def(), entry, std::move(pq));
-        auto done = scan->step(*env, slice);
         self->quit();
-        if (done)
-          return std::move(*done);
-        auto rp = self->make_response_promise<partition_result>();
-        continue_in_slices(
-            self->system(), *env, std::move(scan), slice, rp,
-            slice_watch{{}, caf::actor_cast<caf::actor_addr>(self->current_sender())});
-        return rp;
+        return answer_in_slices(self, *env, layout, entry, entry->def(), std::move(pq), false);
       },
   };
 }

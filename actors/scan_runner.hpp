@@ -32,20 +32,23 @@ void continue_in_slices(caf::actor_system& sys, storage::environment& env,
                         caf::typed_response_promise<partition_result> rp, slice_watch watch);
 
 /// Answers `pq` for the partition `layout` of `entry`'s model from `self`'s handler: the answer
-/// when the first slice completes the scan, else a promise the runner keeps (see above).
+/// when the first slice completes the scan, else a promise the runner keeps (see above). The
+/// runner watches the requester, and `self` unless `watch_self` is false (a one-shot actor that
+/// quits after this handler).
 template <class Self>
 caf::result<partition_result>
 answer_in_slices(Self* self, storage::environment& env, partition_layout layout,
-                 std::shared_ptr<const void> entry, const model_def& def, partition_query pq) {
+                 std::shared_ptr<const void> entry, const model_def& def, partition_query pq,
+                 bool watch_self = true) {
   auto slice = pq.slice_entries;
   auto scan =
       std::make_shared<partition_scan>(std::move(layout), def, std::move(entry), std::move(pq));
   if (auto done = scan->step(env, slice))
     return std::move(*done);
   auto rp = self->template make_response_promise<partition_result>();
-  continue_in_slices(
-      self->system(), env, std::move(scan), slice, rp,
-      slice_watch{self->address(), caf::actor_cast<caf::actor_addr>(self->current_sender())});
+  continue_in_slices(self->system(), env, std::move(scan), slice, rp,
+                     slice_watch{watch_self ? self->address() : caf::actor_addr{},
+                                 caf::actor_cast<caf::actor_addr>(self->current_sender())});
   return rp;
 }
 

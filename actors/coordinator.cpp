@@ -134,6 +134,7 @@ query_result summarize(gather& g) {
       plan = 0;
     ++out.stats.plans[plan];
     out.stats.slices += r.stats.slices;
+    out.stats.entries += r.stats.entries;
     out.total += r.total;
   }
   out.stats.partitions = static_cast<uint32_t>(g.results.size());
@@ -495,6 +496,7 @@ void fetch_page(self_ptr self, engine* eng, std::shared_ptr<const model_entry> e
           if (!usable(self, eng, *g, r, res))
             return;
           summary->stats.examined += res->stats.examined;
+          summary->stats.entries += res->stats.entries;
           (*pages)[i] = std::move(*res);
           if (--*left > 0)
             return;

@@ -105,14 +105,13 @@ caf::error recount(storage::write_txn& txn, const count_tables& t,
       auto it = user_scoped.find(model);
       if (it == user_scoped.end())
         continue; // no model of the catalog: nothing reads these
-      if (it->second) {
-        ++counts[doc_keys::user_count_key(model)];
-      } else {
-        if (key.size() < 6)
-          return make_error(errc::corruption, "a docs key of model id " + std::to_string(model) +
-                                                  " is shorter than its shard");
-        ++counts[doc_keys::shard_count_key(model, storage::read_u16(key.substr(4)))];
-      }
+      // Both layouts put the partition after the model: the shard, or the user range.
+      if (key.size() < 6)
+        return make_error(errc::corruption, "a docs key of model id " + std::to_string(model) +
+                                                " is shorter than its partition");
+      auto part = storage::read_u16(key.substr(4));
+      ++counts[it->second ? doc_keys::user_count_key(model, part)
+                          : doc_keys::shard_count_key(model, part)];
       ++total;
     }
     if (c->error())
@@ -166,7 +165,7 @@ caf::expected<bool> ensure(storage::environment& env, storage::writer& w,
   if (!models.empty())
     std::fprintf(stderr,
                  "debros: counted %llu documents of %zu models in %lld ms (once: the store "
-                 "predates kept document counts)\n",
+                 "predates counts of this layout)\n",
                  static_cast<unsigned long long>(total), models.size(), static_cast<long long>(ms));
   return true;
 }

@@ -6,8 +6,8 @@
 // counts are exact and crash-consistent: a refused write (an existing id, a unique value in use)
 // changes neither the documents nor the counts, an update changes no count, and a request the
 // writer redoes or drops from its batch redoes or drops its counts with it. One writer thread
-// applies every write (storage/writer.hpp), so the single entry of a user-scoped model, which
-// the writes of all its users change, is never contended.
+// applies every write (storage/writer.hpp), so the entry of a user range, which the writes of
+// all its users change, is never contended.
 //
 // A store written before the counts were kept has no version entry: opening it counts its
 // documents once (one pass over "docs", logged with its duration) and stores the counts and the
@@ -29,7 +29,7 @@ namespace debros::doc_counts {
 
 /// The meta entry whose presence says the counts are kept, and its value (the layout's version).
 constexpr std::string_view version_key = "counts.version";
-constexpr std::string_view version = "1";
+constexpr std::string_view version = "2";
 
 /// Adds `delta` to the entry `key` of `counts`, inside the write's transaction. An entry that
 /// would drop below zero means the counts disagree with the documents (a store changed by a
@@ -40,7 +40,7 @@ caf::error add(storage::write_txn& txn, storage::table counts, storage::table me
                std::string_view key, int64_t delta);
 
 /// The documents of model `model_id` on this node: the sum of its entries (one per shard, or
-/// one). Reads at most as many entries as the model has shards. Errors: corruption.
+/// per user range). Reads at most as many entries as the model has partitions. Errors: corruption.
 caf::expected<uint64_t> read(const storage::read_txn& txn, storage::table counts,
                              uint32_t model_id);
 

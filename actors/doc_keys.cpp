@@ -34,11 +34,13 @@ constexpr size_t value_with_nul = key_string(index_value_bytes_max, true);
 static_assert(value_without_nul >= index_value_bytes_max && value_without_nul >= key_int);
 
 constexpr size_t docs = model + shard + id_bytes_max;
-constexpr size_t user_docs = model + user + id_bytes_max;
-constexpr size_t owners = model + id_bytes_max;
-constexpr size_t tombstones = model + id_bytes_max;
-constexpr size_t unique = model + field + std::max(index_value_bytes_max, size_t{1 + 32});
-constexpr size_t index_fixed = model + field + key_int + shard + id_bytes_max;
+constexpr size_t user_docs = model + partition + user + id_bytes_max;
+constexpr size_t owners = model + partition + id_bytes_max;
+constexpr size_t tombstones = model + partition + id_bytes_max;
+constexpr size_t unique =
+    model + partition + field + std::max(index_value_bytes_max, size_t{1 + 32});
+constexpr size_t users = partition + user_id_bytes_max;
+constexpr size_t index_fixed = model + shard + field + key_int + id_bytes_max;
 constexpr size_t gindex_fixed =
     model + partition + field + key_int + key_string(id_bytes_max, false) + user_id_bytes_max;
 
@@ -47,7 +49,7 @@ static_assert(user_docs <= storage::key_bytes_max);
 static_assert(owners <= storage::key_bytes_max);
 static_assert(tombstones <= storage::key_bytes_max);
 static_assert(unique <= storage::key_bytes_max);
-static_assert(user_id_bytes_max <= storage::key_bytes_max); // users: the id bytes
+static_assert(users <= storage::key_bytes_max);
 // Index entries fit unless a string value holds NUL bytes; global index entries fit for
 // numbers, booleans and null, and for strings while the id, user and value leave room. The
 // rest is refused at write time (above), as these show:
@@ -86,8 +88,8 @@ std::string_view id_of_doc_key(std::string_view key) noexcept {
   return key.size() >= 6 ? key.substr(6) : std::string_view{};
 }
 
-std::string index_field_prefix(uint32_t model_id, std::string_view field) {
-  auto out = model_prefix(model_id);
+std::string index_field_prefix(uint32_t model_id, uint32_t shard, std::string_view field) {
+  auto out = shard_prefix(model_id, shard);
   append_key_string(out, field);
   return out;
 }
@@ -115,17 +117,17 @@ void append_index_value(std::string& out, const value& v) {
   append_key(out, v);
 }
 
-std::string index_value_prefix(uint32_t model_id, std::string_view field, const value& v) {
-  auto out = index_field_prefix(model_id, field);
+std::string index_value_prefix(uint32_t model_id, uint32_t shard, std::string_view field,
+                               const value& v) {
+  auto out = index_field_prefix(model_id, shard, field);
   append_index_value(out, v);
   return out;
 }
 
 std::string index_key(uint32_t model_id, uint32_t shard, std::string_view field, const value& v,
                       int64_t created_at, std::string_view id) {
-  auto out = index_value_prefix(model_id, field, v);
+  auto out = index_value_prefix(model_id, shard, field, v);
   append_key_int(out, created_at);
-  append_u16(out, static_cast<uint16_t>(shard));
   out.append(id);
   return out;
 }
@@ -155,18 +157,36 @@ bool split_value_created(std::string_view key, size_t field_prefix_size,
 } // namespace
 
 bool split_index_key(std::string_view key, size_t field_prefix_size, index_entry& out) noexcept {
-  // After createdAt: the shard (2 bytes), then the id.
+  // After createdAt: the id.
   std::string_view rest;
   if (!split_value_created(key, field_prefix_size, out.value_part, out.created_part, rest) ||
-      rest.size() < 2)
+      rest.empty())
     return false;
-  out.shard = storage::read_u16(rest);
-  out.id = rest.substr(2);
+  out.id = rest;
   return true;
 }
 
+uint32_t claim_partition_of(std::string_view field_and_value) noexcept {
+  return static_cast<uint32_t>(stable_hash(field_and_value) % claim_partitions);
+}
+
+uint32_t directory_partition_of(std::string_view id) noexcept {
+  return static_cast<uint32_t>(stable_hash(id) % directory_partitions);
+}
+
+namespace {
+
+// model | partition of `rest` | rest.
+std::string with_partition(uint32_t model_id, uint32_t partition, std::string_view rest) {
+  auto out = shard_prefix(model_id, partition);
+  out.append(rest);
+  return out;
+}
+
+} // namespace
+
 std::string unique_key(uint32_t model_id, std::string_view field, const value& v) {
-  auto out = model_prefix(model_id);
+  std::string out;
   append_key_string(out, field);
   std::string enc;
   append_key(enc, v);
@@ -179,17 +199,25 @@ std::string unique_key(uint32_t model_id, std::string_view field, const value& v
     out += '\xfe';
     out.append(reinterpret_cast<const char*>(digest), sizeof digest);
   }
-  return out;
+  return with_partition(model_id, claim_partition_of(out), out);
 }
 
 std::string tombstone_key(uint32_t model_id, std::string_view id) {
-  auto out = model_prefix(model_id);
-  out.append(id);
-  return out;
+  return with_partition(model_id, directory_partition_of(id), id);
+}
+
+uint32_t user_range_of(std::string_view user) noexcept {
+  std::string enc;
+  append_key_string(enc, user);
+  return static_cast<uint32_t>(stable_hash(enc) % user_ranges);
+}
+
+std::string user_range_prefix(uint32_t model_id, uint32_t range) {
+  return shard_prefix(model_id, range);
 }
 
 std::string user_docs_prefix(uint32_t model_id, std::string_view user) {
-  auto out = model_prefix(model_id);
+  auto out = user_range_prefix(model_id, user_range_of(user));
   append_key_string(out, user);
   return out;
 }
@@ -201,9 +229,9 @@ std::string user_doc_key(uint32_t model_id, std::string_view user, std::string_v
 }
 
 bool split_user_doc_key(std::string_view key, std::string& user, std::string_view& id) {
-  if (key.size() < 4)
+  if (key.size() < 6)
     return false;
-  auto rest = key.substr(4);
+  auto rest = key.substr(6);
   auto decoded = storage::read_key(rest);
   if (!decoded || !decoded->is_string())
     return false;
@@ -213,8 +241,13 @@ bool split_user_doc_key(std::string_view key, std::string& user, std::string_vie
 }
 
 std::string owner_key(uint32_t model_id, std::string_view id) {
-  auto out = model_prefix(model_id);
-  out.append(id);
+  return with_partition(model_id, directory_partition_of(id), id);
+}
+
+std::string user_key(std::string_view user) {
+  std::string out;
+  append_u16(out, static_cast<uint16_t>(user_range_of(user)));
+  out.append(user);
   return out;
 }
 
@@ -261,8 +294,48 @@ std::string shard_count_key(uint32_t model_id, uint32_t shard) {
   return shard_prefix(model_id, shard);
 }
 
-std::string user_count_key(uint32_t model_id) {
-  return model_prefix(model_id);
+std::string user_count_key(uint32_t model_id, uint32_t range) {
+  return shard_prefix(model_id, range);
+}
+
+std::string to_string(const partition_id& p) {
+  const char* kind = "?";
+  switch (p.kind) {
+  case partition_kind::shard:
+    kind = "shard";
+    break;
+  case partition_kind::user_range:
+    kind = "user range";
+    break;
+  case partition_kind::gindex:
+    kind = "global index partition";
+    break;
+  case partition_kind::claims:
+    kind = "claim partition";
+    break;
+  case partition_kind::directory:
+    kind = "directory partition";
+    break;
+  case partition_kind::users:
+    return "users directory range " + std::to_string(p.number);
+  }
+  return "model " + std::to_string(p.model) + " " + kind + " " + std::to_string(p.number);
+}
+
+std::string seq_key(const partition_id& p) {
+  std::string out;
+  out += static_cast<char>(p.kind);
+  append_u32(out, p.model);
+  append_u16(out, static_cast<uint16_t>(p.number));
+  return out;
+}
+
+partition_id partition_of_doc_key(std::string_view key, bool user_scoped) noexcept {
+  if (key.size() < 6)
+    return {};
+  return partition_id{storage::read_u32(key),
+                      user_scoped ? partition_kind::user_range : partition_kind::shard,
+                      storage::read_u16(key.substr(4))};
 }
 
 } // namespace debros::doc_keys

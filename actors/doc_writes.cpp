@@ -107,9 +107,11 @@ bool is_eventlog(const model_entry& e) {
 } // namespace
 
 doc_tables doc_tables_of(storage::environment& env) {
-  return doc_tables{env.get_table("docs"),       env.get_table("index"),  env.get_table("unique"),
-                    env.get_table("tombstones"), env.get_table("owners"), env.get_table("users"),
-                    env.get_table("outbox"),     env.get_table("counts"), env.get_table("meta")};
+  return doc_tables{env.get_table("docs"),      env.get_table("shard_index"),
+                    env.get_table("claims"),    env.get_table("tombstones"),
+                    env.get_table("directory"), env.get_table("users"),
+                    env.get_table("outbox"),    env.get_table("counts"),
+                    env.get_table("meta"),      env.get_table("seqs")};
 }
 
 caf::error check_place(const model_def& def, const doc_place& place, const value& doc) {
@@ -135,8 +137,34 @@ namespace {
 
 // The count entry of the documents at `place`: its shard's, or the model's for all users.
 std::string count_key_of(const model_entry& e, const doc_place& place) {
-  return place.user_scoped() ? doc_keys::user_count_key(e.id)
+  return place.user_scoped() ? doc_keys::user_count_key(e.id, doc_keys::user_range_of(place.user))
                              : doc_keys::shard_count_key(e.id, place.shard);
+}
+
+// The partition a key of `kind` belongs to: model | number (2) | ...
+doc_keys::partition_id partition_of_key(std::string_view key, doc_keys::partition_kind kind) {
+  DEBROS_ASSERT(key.size() >= 6);
+  return doc_keys::partition_id{storage::read_u32(key), kind, storage::read_u16(key.substr(4))};
+}
+
+// Fills p.touched from the plan's keys: each partition once.
+void set_touched(write_plan& p, const model_entry& e, const doc_place& place) {
+  using doc_keys::partition_kind;
+  auto add = [&](doc_keys::partition_id id) {
+    if (std::find(p.touched.begin(), p.touched.end(), id) == p.touched.end())
+      p.touched.push_back(id);
+  };
+  add(doc_keys::partition_of_doc_key(p.doc_key, place.user_scoped()));
+  for (auto& k : p.unique_del)
+    add(partition_of_key(k, partition_kind::claims));
+  for (auto& c : p.unique_put)
+    add(partition_of_key(c.key, partition_kind::claims));
+  if (!p.owner_key.empty())
+    add(partition_of_key(p.owner_key, partition_kind::directory));
+  if (!p.tombstone_key.empty())
+    add(partition_of_key(p.tombstone_key, partition_kind::directory));
+  // The users directory's partition is advanced by apply_plan, only when the user is new.
+  (void)e;
 }
 
 } // namespace
@@ -209,7 +237,7 @@ caf::error check_key_sizes(const write_plan& p) {
   if (auto err = check(p.tombstone_key, [] { return std::string{"the tombstone key"}; }))
     return err;
   for (auto& k : p.index_put)
-    if (auto err = check(k, [&] { return "the index key of field '" + field_in_key(k, 4) + "'"; }))
+    if (auto err = check(k, [&] { return "the index key of field '" + field_in_key(k, 6) + "'"; }))
       return err;
   for (auto& c : p.unique_put)
     if (auto err = check(c.key, [&] { return "the unique key of field '" + c.field + "'"; }))
@@ -254,6 +282,7 @@ caf::expected<write_plan> plan_create(const model_entry& e, const doc_place& pla
   add_gindex_ops(p, e.id, gindex_keys(e, place, doc), true);
   if (auto err = check_key_sizes(p))
     return err;
+  set_touched(p, e, place);
   return p;
 }
 
@@ -305,6 +334,7 @@ caf::expected<write_plan> plan_update(const model_entry& e, const doc_place& pla
   add_gindex_ops(p, e.id, gchanged(g_after, g_before), true);
   if (auto err = check_key_sizes(p))
     return err;
+  set_touched(p, e, place);
   return p;
 }
 
@@ -320,12 +350,14 @@ write_plan plan_delete(const model_entry& e, const doc_place& place, const value
     p.tombstone_key = doc_keys::tombstone_key(e.id, p.id);
   set_owner_parts(p, e, place);
   add_gindex_ops(p, e.id, gindex_keys(e, place, old_doc), false);
+  set_touched(p, e, place);
   return p;
 }
 
 size_t plan_bytes(const write_plan& p) noexcept {
   size_t n = p.id.size() + p.doc_key.size() + p.record.size() + p.tombstone_key.size() +
-             p.owner_key.size() + p.owner.size() + p.user_record.size() + p.count_key.size();
+             p.owner_key.size() + p.owner.size() + p.user_record.size() + p.count_key.size() +
+             p.touched.size() * sizeof(doc_keys::partition_id);
   for (auto& k : p.index_del)
     n += k.size();
   for (auto& k : p.index_put)
@@ -419,12 +451,18 @@ caf::error apply_plan(storage::write_txn& txn, const doc_tables& t, const write_
     }
   }
   if (!p.user_record.empty()) {
-    auto known = txn.get(t.users, p.owner);
+    auto key = doc_keys::user_key(p.owner);
+    auto known = txn.get(t.users, key);
     if (!known)
       return known.error();
-    if (!*known)
-      if (auto err = txn.put(t.users, p.owner, p.user_record))
+    if (!*known) {
+      if (auto err = txn.put(t.users, key, p.user_record))
         return err;
+      if (auto err = advance_seq(txn, t.seqs,
+                                 doc_keys::partition_id{0, doc_keys::partition_kind::users,
+                                                        doc_keys::user_range_of(p.owner)}))
+        return err;
+    }
   }
   storage::outbox box{t.outbox};
   for (auto& [channel, payload] : p.outbox)
@@ -436,7 +474,41 @@ caf::error apply_plan(storage::write_txn& txn, const doc_tables& t, const write_
     if (auto err = txn.put(t.tombstones, p.tombstone_key, when))
       return err;
   }
+  for (auto& part : p.touched)
+    if (auto err = advance_seq(txn, t.seqs, part))
+      return err;
   return caf::none;
+}
+
+caf::error advance_seq(storage::write_txn& txn, storage::table seqs,
+                       const doc_keys::partition_id& part) {
+  auto key = doc_keys::seq_key(part);
+  auto cur = txn.get(seqs, key);
+  if (!cur)
+    return cur.error();
+  uint64_t n = 0;
+  if (*cur) {
+    if ((*cur)->size() != 8)
+      return make_error(errc::corruption,
+                        "the write sequence of " + doc_keys::to_string(part) + " is not 8 bytes");
+    n = storage::read_u64(**cur);
+  }
+  std::string next;
+  storage::append_u64(next, n + 1);
+  return txn.put(seqs, key, next);
+}
+
+caf::expected<uint64_t> read_seq(const storage::read_txn& txn, storage::table seqs,
+                                 const doc_keys::partition_id& part) {
+  auto cur = txn.get(seqs, doc_keys::seq_key(part));
+  if (!cur)
+    return cur.error();
+  if (!*cur)
+    return uint64_t{0};
+  if ((*cur)->size() != 8)
+    return make_error(errc::corruption,
+                      "the write sequence of " + doc_keys::to_string(part) + " is not 8 bytes");
+  return storage::read_u64(**cur);
 }
 
 } // namespace debros

@@ -1,6 +1,7 @@
-// Planning and applying document writes: which keys of "docs", "index", "unique" and
-// "tombstones" a create, update or delete touches. Plans are computed by the actor that owns
-// the documents (or a batch), applied inside the writer's transaction.
+// Planning and applying document writes: which keys of "docs", "shard_index", "claims",
+// "directory", "tombstones" and "users" a create, update or delete touches (layouts:
+// actors/doc_keys.hpp), and the partitions whose write sequence it advances. Plans are computed by
+// the actor that owns the documents (or a batch), applied inside the writer's transaction.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,7 @@
 
 #include "caf/expected.hpp"
 
+#include "actors/doc_keys.hpp"
 #include "messages/model.hpp"
 #include "messages/value.hpp"
 #include "storage/environment.hpp"
@@ -20,16 +22,30 @@ struct model_entry;
 
 struct doc_tables {
   storage::table docs;
+  /// Local index entries of shards ("shard_index").
   storage::table index;
+  /// Unique claims ("claims").
   storage::table unique;
   storage::table tombstones;
+  /// Owners of ids ("directory").
   storage::table owners;
   storage::table users;
   storage::table outbox;
   /// Document counts (actors/doc_counts.hpp), and meta for their version entry.
   storage::table counts;
   storage::table meta;
+  /// Per-partition write sequences (doc_keys::seq_key).
+  storage::table seqs;
 };
+
+/// Adds one to the write sequence of partition `p`, inside the write's transaction. Errors:
+/// corruption for an entry that is not 8 bytes; storage errors.
+caf::error advance_seq(storage::write_txn& txn, storage::table seqs,
+                       const doc_keys::partition_id& p);
+
+/// The write sequence of partition `p` (0 before its first write).
+caf::expected<uint64_t> read_seq(const storage::read_txn& txn, storage::table seqs,
+                                 const doc_keys::partition_id& p);
 
 /// Every table the engine writes documents to.
 doc_tables doc_tables_of(storage::environment& env);
@@ -100,6 +116,9 @@ struct write_plan {
   std::string count_key;
   /// Work for other actors (global index partitions), appended in the same transaction.
   std::vector<std::pair<std::string, std::string>> outbox;
+  /// The partitions this write changes (its document's, claim and directory partitions), each
+  /// of whose sequence it advances once; a new user's users directory partition too.
+  std::vector<doc_keys::partition_id> touched;
 };
 
 /// Plans storing the validated `doc` as a new document at `place`.

@@ -12,6 +12,7 @@
 #include "actors/doc_keys.hpp"
 #include "actors/gindex.hpp"
 #include "actors/ids.hpp"
+#include "actors/layout_upgrade.hpp"
 #include "actors/placement.hpp"
 #include "actors/relations.hpp"
 #include "actors/shard.hpp"
@@ -116,9 +117,9 @@ void engine::start_hosts(size_t hosts, size_t live_max, std::chrono::millisecond
 }
 
 const caf::actor& engine::host_of(std::string_view user) const {
-  std::string enc;
-  storage::append_key_string(enc, user);
-  return hosts_[stable_hash(enc) % hosts_.size()];
+  // By user range (doc_keys.hpp): a host's users are whole ranges, which its scans of every
+  // user's database walk without skipping other hosts' users one by one.
+  return hosts_[doc_keys::user_range_of(user) % hosts_.size()];
 }
 
 engine::~engine() = default;
@@ -175,6 +176,9 @@ caf::error engine::load() {
   std::vector<doc_counts::model_ref> refs;
   for (auto& [id, def] : *stored)
     refs.push_back(doc_counts::model_ref{id, def.scope == model_scope::user});
+  // A store of layout 1 is upgraded first (actors/layout_upgrade.hpp), then counted.
+  if (auto up = layout_upgrade::ensure(env_, writer_, refs); !up)
+    return up.error();
   if (auto counted = doc_counts::ensure(env_, writer_, refs); !counted)
     return counted.error();
   for (auto& [id, def] : *stored) {
@@ -477,14 +481,22 @@ void engine::ensure_user(std::string user, reply_fn<bool> done) {
     return fail(done, rec.error());
   auto created = std::make_shared<bool>(false);
   auto table = tables_.users;
+  auto seqs = tables_.seqs;
   auto* sys = &sys_;
   writer_.submit(
-      [table, user, rec = std::move(*rec), created](storage::write_txn& txn) -> caf::error {
-        auto known = txn.get(table, user);
+      [table, seqs, user, rec = std::move(*rec), created](storage::write_txn& txn) -> caf::error {
+        auto key = doc_keys::user_key(user);
+        auto known = txn.get(table, key);
         if (!known)
           return known.error();
         *created = !*known;
-        return *known ? caf::none : txn.put(table, user, rec);
+        if (*known)
+          return caf::none;
+        if (auto err = txn.put(table, key, rec))
+          return err;
+        return advance_seq(txn, seqs,
+                           doc_keys::partition_id{0, doc_keys::partition_kind::users,
+                                                  doc_keys::user_range_of(user)});
       },
       [sys, created, done = std::move(done)](const caf::error& err) {
         // Completions run on the writer thread, which must not block: `done` (which may read
@@ -526,7 +538,7 @@ caf::expected<value> engine::get_user(std::string_view user) const {
   auto txn = env_.read();
   if (!txn)
     return txn.error();
-  auto rec = txn->get(tables_.users, user);
+  auto rec = txn->get(tables_.users, doc_keys::user_key(user));
   if (!rec)
     return rec.error();
   if (!*rec)

@@ -36,6 +36,7 @@ struct gindex_state {
   std::string channel;
   storage::table gindex;
   storage::table outbox;
+  storage::table seqs;
   partition_layout layout;
   std::shared_ptr<ack_channel> acks;
   bool draining = false;
@@ -110,10 +111,13 @@ void drain(self_ptr self) {
   for (auto& payload : poison)
     bytes += payload.size();
   auto table = st.gindex;
+  auto seqs = st.seqs;
+  auto part =
+      doc_keys::partition_id{st.cfg.entry->id, doc_keys::partition_kind::gindex, st.cfg.partition};
   auto channel = st.channel;
   auto acks = st.acks;
   st.cfg.writer->submit(
-      [ops = std::move(ops), poison = std::move(poison), last, table, channel,
+      [ops = std::move(ops), poison = std::move(poison), last, table, seqs, part, channel,
        box](storage::write_txn& txn) -> caf::error {
         for (auto& op : ops) {
           // Poison items were set aside above: what remains fits LMDB.
@@ -129,7 +133,10 @@ void drain(self_ptr self) {
           if (auto seq = box.append(txn, dead_letter_channel(channel), payload); !seq)
             return seq.error();
         auto removed = box.remove_through(txn, channel, last);
-        return removed ? caf::none : removed.error();
+        if (!removed)
+          return removed.error();
+        // One drain is one write of this partition (its log position).
+        return ops.empty() ? caf::none : advance_seq(txn, seqs, part);
       },
       [acks](const caf::error& err) { acks->push(0, err); }, bytes);
 }
@@ -173,6 +180,7 @@ gindex_actor::behavior_type gindex_main(self_ptr self, gindex_config cfg) {
   st.channel = gindex_channel(cfg.entry->id, cfg.partition);
   st.gindex = env.get_table("gindex");
   st.outbox = env.get_table("outbox");
+  st.seqs = env.get_table("seqs");
   st.layout.docs = env.get_table("docs");
   st.layout.index = st.gindex;
   st.layout.model_id = cfg.entry->id;

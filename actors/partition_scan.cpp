@@ -245,11 +245,13 @@ struct scan_progress {
   size_t resume_seq = 0;
   std::string resume_key; // the first key not read yet
   uint32_t slices = 0;
+  uint64_t entries = 0; // entries read in all slices
 
   // Whether to pause before reading `key` of walk `seq`; records where.
   bool pause_before(size_t walk, std::string_view key) {
     if (entries_max == 0 || used < entries_max) {
       ++used;
+      ++entries;
       return false;
     }
     paused = true;
@@ -621,15 +623,12 @@ private:
         err = make_error(errc::corruption, "malformed index entry of " + def_.name + "." + field);
         return false;
       }
-      if (e.shard != layout_.shard)
-        return true; // another shard's document
       auto body = fetch(e.id);
       if (!body) {
         err = std::move(body.error());
         return false;
       }
-      // The order part: createdAt, shard and id (this partition's entries are in id order
-      // within one createdAt).
+      // The order part: createdAt and id (entries are in id order within one createdAt).
       auto order = c.key().substr(fp_size + e.value_part.size());
       return col.offer(*body, tk == token::value     ? e.value_part
                               : tk == token::created ? e.created_part
@@ -768,9 +767,9 @@ private:
     return col.finish(layout_.docs_by_user ? plan_kind::scan_users : plan_kind::heap_docs);
   }
 
-  // A scan of every user's database (docs_prefix covers the model): the documents of the users
-  // that are this scanner's share (stable_hash(key of user) % user_mod == user_rem), skipping
-  // each other user's documents with one seek.
+  // A scan of every user's database (docs_prefix covers the model): the documents of the user
+  // ranges that are this scanner's share (range % user_mod == user_rem), skipping each other
+  // range with one seek.
   caf::error walk_my_users(collector& col) {
     // One walk of the scan's slices (see walk), with its own cursor for the seeks past other
     // hosts' users.
@@ -790,21 +789,24 @@ private:
     bool ok = c->seek(from);
     while (ok && (end.empty() || c->key() < std::string_view{end})) {
       auto rest = c->key().substr(layout_.docs_prefix.size());
-      auto start = rest;
-      if (!storage::skip_key(rest))
+      if (rest.size() < 2)
         return make_error(errc::corruption, "malformed document key of " + def_.name);
-      auto user_key = start.substr(0, start.size() - rest.size());
-      auto user_prefix = layout_.docs_prefix + std::string{user_key};
-      if (layout_.user_mod != 0 && stable_hash(user_key) % layout_.user_mod != layout_.user_rem) {
+      auto range = storage::read_u16(rest);
+      if (layout_.user_mod != 0 && range % layout_.user_mod != layout_.user_rem) {
         if (prog_.pause_before(seq, c->key()))
           return caf::none;
-        ok = c->seek(prefix_end(user_prefix));
+        ok = c->seek(prefix_end(layout_.docs_prefix + std::string{rest.substr(0, 2)}));
         continue;
       }
-      for (; ok && c->key().substr(0, user_prefix.size()) == user_prefix; ok = c->next()) {
+      rest.remove_prefix(2);
+      if (!storage::skip_key(rest))
+        return make_error(errc::corruption, "malformed document key of " + def_.name);
+      // The user's database: model | range | user (a copy: the cursor's key changes as it moves).
+      std::string up{c->key().substr(0, c->key().size() - rest.size())};
+      for (; ok && c->key().substr(0, up.size()) == up; ok = c->next()) {
         if (prog_.pause_before(seq, c->key()))
           return caf::none;
-        auto id = c->key().substr(user_prefix.size());
+        auto id = c->key().substr(up.size());
         auto body = body_of(c->val(), def_.name, id);
         if (!body)
           return body.error();
@@ -893,8 +895,10 @@ std::optional<caf::expected<partition_result>> partition_scan::step(storage::env
       prog.col->set_sliced();
     return std::nullopt;
   }
-  if (r)
+  if (r) {
     r->stats.slices = prog.slices;
+    r->stats.entries = prog.entries;
+  }
   return r;
 }
 

@@ -24,9 +24,11 @@
 
 namespace debros {
 
-const char* const runtime_tables[] = {"meta",       "models", "docs", "index",  "unique",
-                                      "tombstones", "outbox", "kv",   "owners", "users",
-                                      "gindex",     "counts", nullptr};
+// "index", "unique" and "owners" hold layout 1 (actors/layout_upgrade.hpp): opened so that an
+// older store can be upgraded, empty afterwards.
+const char* const runtime_tables[] = {
+    "meta",  "models", "docs",   "shard_index", "claims", "directory", "tombstones", "outbox", "kv",
+    "users", "gindex", "counts", "seqs",        "index",  "unique",    "owners",     nullptr};
 
 namespace {
 

@@ -610,7 +610,7 @@ shard_actor::behavior_type shard_main(self_ptr self, shard_config cfg) {
     st.layout.docs_prefix = doc_keys::user_docs_prefix(st.entry->id, cfg.place.user);
   } else {
     st.layout.docs_prefix = doc_keys::shard_prefix(st.entry->id, cfg.place.shard);
-    st.layout.index_base = doc_keys::model_prefix(st.entry->id);
+    st.layout.index_base = doc_keys::shard_prefix(st.entry->id, cfg.place.shard);
     st.layout.shard = cfg.place.shard;
     st.layout.indexed = st.entry->indexed;
   }

@@ -94,7 +94,7 @@ void engine::get_user_async(std::string user, reply_fn<value> done) {
     auto txn = env_.read();
     if (!txn)
       return once(txn.error());
-    auto rec = txn->get(tables_.users, user);
+    auto rec = txn->get(tables_.users, doc_keys::user_key(user));
     if (!rec)
       return once(rec.error());
     if (!*rec)

@@ -92,6 +92,8 @@ struct post_write {
   std::string doc_key;
   std::string record;
   std::vector<std::string> index_keys;
+  /// The shard's write sequence (doc_keys::seq_key), advanced as the engine does.
+  doc_keys::partition_id part;
 };
 
 inline post_write plan_post(value doc, bool by_author) {
@@ -104,6 +106,7 @@ inline post_write plan_post(value doc, bool by_author) {
   for (auto* f : {"category", by_author ? "authorId" : "isPublic"})
     w.index_keys.push_back(doc_keys::index_key(1, shard, f, *doc.find(f), now, id));
   w.index_keys.push_back(doc_keys::index_key(1, shard, "createdAt", value{now}, now, id));
+  w.part = doc_keys::partition_id{1, doc_keys::partition_kind::shard, shard};
   return w;
 }
 
@@ -169,7 +172,7 @@ struct writer_store {
       for (auto& k : w.index_keys)
         if (auto err = txn.put(t.index, k, {}))
           return err;
-      return caf::none;
+      return advance_seq(txn, t.seqs, w.part);
     };
   }
 
@@ -179,11 +182,12 @@ struct writer_store {
         return err;
       if (auto err = txn.put(t.owners, w.owner_key, w.user))
         return err;
-      auto known = txn.get(t.users, w.user);
+      auto user_key = doc_keys::user_key(w.user);
+      auto known = txn.get(t.users, user_key);
       if (!known)
         return known.error();
       if (!*known)
-        if (auto err = txn.put(t.users, w.user, w.user_record))
+        if (auto err = txn.put(t.users, user_key, w.user_record))
           return err;
       storage::outbox box{t.outbox};
       if (auto seq = box.append(txn, w.channel, w.work); !seq)

@@ -109,6 +109,8 @@ struct partition_stats {
   plan_kind plan = plan_kind::none;
   /// The slices the scan took (actors/partition_scan.hpp): 1 when it fit one.
   uint32_t slices = 1;
+  /// Keys the scan read: index entries and documents walked, those it skipped included.
+  uint64_t entries = 0;
 };
 
 struct partition_result {
@@ -139,6 +141,8 @@ struct query_stats {
   std::vector<uint32_t> plans = std::vector<uint32_t>(plan_kind_count, 0);
   /// Slices the partitions' scans took in all (one per partition that fit one).
   uint32_t slices = 0;
+  /// Keys the partitions' scans read in all (partition_stats::entries).
+  uint64_t entries = 0;
 };
 
 /// The answer to a query: the page of documents (or the aggregate), the total when asked, and
@@ -210,7 +214,8 @@ typename Inspector::result_type inspect(Inspector& f, grouped_query& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, partition_stats& x) {
-  return f(caf::meta::type_name("debros::partition_stats"), x.examined, x.plan, x.slices);
+  return f(caf::meta::type_name("debros::partition_stats"), x.examined, x.plan, x.slices,
+           x.entries);
 }
 
 template <class Inspector>
@@ -221,7 +226,8 @@ typename Inspector::result_type inspect(Inspector& f, partition_result& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, query_stats& x) {
   return f(caf::meta::type_name("debros::query_stats"), x.partitions, x.examined,
-           x.indexed_partitions, x.all_users, x.relation_queries, x.cached, x.plans, x.slices);
+           x.indexed_partitions, x.all_users, x.relation_queries, x.cached, x.plans, x.slices,
+           x.entries);
 }
 
 template <class Inspector>

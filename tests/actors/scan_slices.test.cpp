@@ -148,7 +148,7 @@ TEST_CASE("a scan paused between slices keeps a document once when its index ent
   layout.index = tables.index;
   layout.model_id = (*entry)->id;
   layout.docs_prefix = doc_keys::shard_prefix((*entry)->id, 0);
-  layout.index_base = doc_keys::model_prefix((*entry)->id);
+  layout.index_base = doc_keys::shard_prefix((*entry)->id, 0);
   layout.indexed = (*entry)->indexed;
   partition_query pq;
   pq.q.model = "Row";

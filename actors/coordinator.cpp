@@ -122,6 +122,21 @@ std::vector<pick> merge_first(const std::vector<partition_result>& results,
   return out;
 }
 
+// How explain names a target (partition_plan::partition).
+std::string partition_name(const std::string& model, const target& t) {
+  switch (t.type) {
+  case target::kind::shard:
+    return model + "/shard/" + std::to_string(t.index);
+  case target::kind::user:
+    return model + "/user/" + t.user;
+  case target::kind::gindex:
+    return model + "/gindex/" + std::to_string(t.index);
+  case target::kind::scan:
+    return model + "/users/" + std::to_string(t.index);
+  }
+  return model;
+}
+
 // Totals, plans and aggregates of the candidates' answers.
 query_result summarize(gather& g) {
   auto& q = g.q;
@@ -139,6 +154,14 @@ query_result summarize(gather& g) {
   }
   out.stats.partitions = static_cast<uint32_t>(g.results.size());
   out.stats.all_users = g.all_users;
+  if (q.explain) {
+    for (size_t i = 0; i < g.results.size(); ++i) {
+      auto& r = g.results[i];
+      out.plan.push_back(partition_plan{partition_name(q.model, g.targets[i]), r.stats.plan,
+                                        r.stats.examined, r.hits.size(), r.stats.entries,
+                                        r.stats.slices});
+    }
+  }
   out.has_total = q.with_total;
   if (!q.with_total)
     out.total = 0;
@@ -491,12 +514,19 @@ void fetch_page(self_ptr self, engine* eng, std::shared_ptr<const model_entry> e
     pq.memory_bytes_max = memory_share(*eng, requests.size());
     pq.slice_entries = eng->scan_slice_entries();
     ask(self, *eng, entry, g->targets[requests[i].part], pq,
-        [self, eng, entry, g, r, i, pages, left, summary, limit,
+        [self, eng, entry, g, r, i, part = requests[i].part, pages, left, summary, limit,
          more](caf::expected<partition_result> res) {
           if (!usable(self, eng, *g, r, res))
             return;
           summary->stats.examined += res->stats.examined;
           summary->stats.entries += res->stats.entries;
+          if (!summary->plan.empty()) {
+            // The second round's reads count as the same partition's.
+            auto& p = summary->plan[part];
+            p.examined += res->stats.examined;
+            p.entries += res->stats.entries;
+            p.slices += res->stats.slices;
+          }
           (*pages)[i] = std::move(*res);
           if (--*left > 0)
             return;

@@ -486,6 +486,11 @@ query_builder& query_builder::with_total(bool on) {
   return *this;
 }
 
+query_builder& query_builder::explain(bool on) {
+  q_.explain = on;
+  return *this;
+}
+
 query_builder& query_builder::cache(int64_t seconds) {
   q_.cache_s = seconds;
   return *this;

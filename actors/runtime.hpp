@@ -115,6 +115,8 @@ public:
   query_builder& after(std::string cursor);
   query_builder& with(std::string relation);
   query_builder& with_total(bool on = true);
+  /// Report each partition's plan (query_result::plan).
+  query_builder& explain(bool on = true);
   query_builder& cache(int64_t seconds);
 
   /// The query as built. An operator text that does not parse makes exec() fail.

@@ -397,6 +397,12 @@ caf::error parse_member(query& q, const std::string& key, const value& x) {
     q.with_total = x.as_bool();
     return caf::none;
   }
+  if (key == "explain") {
+    if (!x.is_bool())
+      return bad(key, "must be true or false");
+    q.explain = x.as_bool();
+    return caf::none;
+  }
   if (key == "after") {
     // null is accepted as "first page": it is what the previous reply's nextCursor holds once
     // there are no more pages, and clients pass it along as they got it.
@@ -408,7 +414,7 @@ caf::error parse_member(query& q, const std::string& key, const value& x) {
   return make_error(errc::invalid_argument,
                     "unknown key '" + shown(key) +
                         "' (expected where, userIn, orderBy, limit, offset, after, with, "
-                        "withTotal, cache or aggregate)");
+                        "withTotal, cache, aggregate or explain)");
 }
 
 value expr_value(const query_expr& e) {
@@ -483,6 +489,8 @@ value to_value(const query& q) {
     out.set("withTotal", value{true});
   if (q.cache_s != 0)
     out.set("cache", value{q.cache_s});
+  if (q.explain)
+    out.set("explain", value{true});
   if (q.aggregate != aggregate_fn::none) {
     object agg{{"fn", value{to_string(q.aggregate)}}};
     if (!q.aggregate_field.empty())

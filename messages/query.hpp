@@ -89,6 +89,8 @@ struct query {
   int64_t cache_s = 0;
   aggregate_fn aggregate = aggregate_fn::none;
   std::string aggregate_field;
+  /// Report, per partition, the plan it chose and what it read (query_result::plan).
+  bool explain = false;
 };
 
 /// Largest accepted limit.
@@ -178,7 +180,8 @@ typename Inspector::result_type inspect(Inspector& f, sort_key& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, query& x) {
   return f(caf::meta::type_name("debros::query"), x.model, x.where, x.user_in, x.order_by, x.limit,
-           x.offset, x.after, x.with, x.with_total, x.cache_s, x.aggregate, x.aggregate_field);
+           x.offset, x.after, x.with, x.with_total, x.cache_s, x.aggregate, x.aggregate_field,
+           x.explain);
 }
 
 template <class Inspector>

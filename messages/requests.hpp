@@ -147,6 +147,24 @@ struct query_stats {
 
 /// The answer to a query: the page of documents (or the aggregate), the total when asked, and
 /// the cursor of the next page (empty when this page is the last).
+/// One partition's part in a query, reported when the query asks to explain itself.
+struct partition_plan {
+  /// The partition: "Model/shard/N", "Model/user/U" (a user's database), "Model/gindex/N" (a
+  /// global index partition) or "Model/users/N" (the scan of every user's database of user
+  /// database host N).
+  std::string partition;
+  /// The access path it chose.
+  plan_kind access = plan_kind::none;
+  /// Documents it examined (read and checked against the query).
+  uint64_t examined = 0;
+  /// Candidates it returned to the coordinator (the page takes the best of all partitions').
+  uint64_t returned = 0;
+  /// Keys it read: index entries and documents walked, skipped ones included.
+  uint64_t entries = 0;
+  /// Slices its scan took.
+  uint32_t slices = 0;
+};
+
 struct query_result {
   std::vector<value> docs;
   bool has_total = false;
@@ -155,6 +173,8 @@ struct query_result {
   bool has_aggregate = false;
   value aggregate;
   query_stats stats;
+  /// With query::explain: one entry per partition asked, in the order they were asked.
+  std::vector<partition_plan> plan;
 };
 
 /// What a node tells the nodes it meets (cluster membership).
@@ -231,9 +251,15 @@ typename Inspector::result_type inspect(Inspector& f, query_stats& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, partition_plan& x) {
+  return f(caf::meta::type_name("debros::partition_plan"), x.partition, x.access, x.examined,
+           x.returned, x.entries, x.slices);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, query_result& x) {
   return f(caf::meta::type_name("debros::query_result"), x.docs, x.has_total, x.total,
-           x.next_cursor, x.has_aggregate, x.aggregate, x.stats);
+           x.next_cursor, x.has_aggregate, x.aggregate, x.stats, x.plan);
 }
 
 } // namespace debros

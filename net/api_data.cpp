@@ -334,11 +334,12 @@ void api::run_query(ctx_ptr ctx) {
     return ctx->reply(error(entry.error()));
   restrict_reads(ctx->who, (*entry)->def(), *q);
   bool with_total = q->with_total;
+  bool explain = q->explain;
   auto with = q->with;
   auto model_name = q->model;
   rt_.engine().run_query(
-      std::move(*q),
-      on_result<query_result>(ctx, [this, ctx, with_total, with, model_name](query_result r) {
+      std::move(*q), on_result<query_result>(ctx, [this, ctx, with_total, explain, with,
+                                                   model_name](query_result r) {
         object out;
         if (r.has_aggregate) {
           out.set("value", std::move(r.aggregate));
@@ -351,6 +352,17 @@ void api::run_query(ctx_ptr ctx) {
           if (with_total)
             out.set("total", static_cast<int64_t>(r.total));
           out.set("nextCursor", r.next_cursor.empty() ? value{} : value{std::move(r.next_cursor)});
+        }
+        if (explain) {
+          array plan;
+          for (auto& p : r.plan)
+            plan.emplace_back(object{{"partition", p.partition},
+                                     {"access", std::string{to_string(p.access)}},
+                                     {"examined", static_cast<int64_t>(p.examined)},
+                                     {"returned", static_cast<int64_t>(p.returned)},
+                                     {"entries", static_cast<int64_t>(p.entries)},
+                                     {"slices", static_cast<int64_t>(p.slices)}});
+          out.set("plan", value{std::move(plan)});
         }
         return json(200, value{std::move(out)});
       }));

@@ -153,6 +153,8 @@ caf::expected<value> build_query_body(const query_args& args) {
     body.set("after", *args.after);
   if (args.total)
     body.set("withTotal", true);
+  if (args.explain)
+    body.set("explain", true);
   return value{std::move(body)};
 }
 

@@ -57,6 +57,8 @@ struct query_args {
   std::optional<std::string> after;
   /// Ask for "total" (withTotal).
   bool total = false;
+  /// Ask for the plan of each partition ("explain").
+  bool explain = false;
 };
 
 /// The body of POST /v1/models/{Model}/query for `args` (API.md "Queries"): only the members

@@ -120,6 +120,9 @@ void add_query_commands(CLI::App& app, command_line& cl) {
                 "\"fn [field]\": count, sum, avg, min or max instead of documents");
   q->add_option("--after", cl.query.after, "Continue from a previous page's next cursor");
   q->add_flag("--total", cl.query.total, "Also count every match (\"total\")");
+  q->add_flag("--explain", cl.query.explain,
+              "Also print each partition's plan: its access path, the documents it examined "
+              "and returned, the keys it read");
   auto imp = leaf(app, cl, "import", "Create the documents of a JSON-lines file in batches",
                   [&cl]() -> command {
                     return [&cl](context& c) { return import_docs(c, cl.a1, cl.a2, cl.batch); };

@@ -26,6 +26,9 @@ void print_reply(std::ostream& out, output_format format, const value& body, lay
         out << "total " << total->as_int() << '\n';
       if (auto* next = body.find("nextCursor"); next != nullptr && next->is_string())
         out << "next  " << next->as_string() << "  (--after to continue)\n";
+      // A query asked to explain itself: one row per partition.
+      if (auto* plan = body.find("plan"); plan != nullptr && plan->is_array())
+        out << "plan\n" << format_table(plan->as_array());
       return;
     }
   }

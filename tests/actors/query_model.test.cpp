@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <iostream>
 #include <random>
+#include <set>
 
 #include "tests/support/runtime_fixture.hpp"
 
@@ -243,6 +244,34 @@ void require_coverage(const plan_tally& tally, const std::vector<plan_kind>& rea
   }
 }
 
+// What "explain" reports agrees with the stats: one entry per partition asked, named once each,
+// each with the plan the stats count, its reads adding up to the query's.
+void check_explain(const query_result& r, const std::string& model, uint64_t k) {
+  REQUIRE(r.plan.size() == r.stats.partitions);
+  uint64_t examined = 0, entries = 0;
+  std::vector<uint32_t> plans(plan_kind_count, 0);
+  std::set<std::string> names;
+  for (auto& p : r.plan) {
+    INFO("partition " << p.partition << ": " << to_string(p.access) << ", examined " << p.examined
+                      << ", returned " << p.returned << ", entries " << p.entries);
+    CHECK(p.partition.rfind(model + "/", 0) == 0);
+    CHECK(names.insert(p.partition).second);
+    CHECK(p.access != plan_kind::none);
+    // Every document examined came from a key walked, except those read by id.
+    if (p.access != plan_kind::point_lookup)
+      CHECK(p.entries >= p.examined);
+    CHECK(p.returned <= k);
+    CHECK(p.returned <= p.examined);
+    CHECK(p.slices >= 1);
+    examined += p.examined;
+    entries += p.entries;
+    ++plans[static_cast<size_t>(p.access)];
+  }
+  CHECK(examined == r.stats.examined);
+  CHECK(entries == r.stats.entries);
+  CHECK(plans == r.stats.plans);
+}
+
 plan_tally check_random_queries(runtime_fixture& f, const std::string& model, bool user_scoped,
                                 uint64_t seed) {
   std::mt19937_64 rng{seed};
@@ -309,10 +338,12 @@ plan_tally check_random_queries(runtime_fixture& f, const std::string& model, bo
     auto expected = reference(docs, b.get());
     INFO("seed " << seed << ", round " << round << ": " << describe(b.get()));
 
-    // One page with offset.
-    auto page = b.exec();
+    // One page with offset, explained.
+    auto explained = b;
+    auto page = explained.explain().exec();
     REQUIRE(page);
     tally.add(page->stats);
+    check_explain(*page, model, static_cast<uint64_t>(offset + limit + 1));
     auto first = std::min<size_t>(expected.size(), static_cast<size_t>(offset));
     auto last = std::min<size_t>(expected.size(), first + static_cast<size_t>(limit));
     std::vector<value> want(expected.begin() + static_cast<std::ptrdiff_t>(first),
@@ -329,6 +360,7 @@ plan_tally check_random_queries(runtime_fixture& f, const std::string& model, bo
     for (int n = 0; n < 500; ++n) {
       auto p = cursor.empty() ? pages.exec() : pages.after(cursor).exec();
       REQUIRE(p);
+      CHECK(p->plan.empty()); // not asked to explain
       CHECK(p->total == expected.size());
       walked.insert(walked.end(), p->docs.begin(), p->docs.end());
       if (p->next_cursor.empty())

@@ -152,6 +152,15 @@ TEST_CASE("the CLI defines a model and creates, reads, updates, queries and dele
     auto page = f.run_json({"query", "User", "--order", "score", "--limit", "1", "--offset", "1"});
     CHECK(page.find("docs")->as_array().at(0).find("username")->as_string() == "alice");
   }
+  SECTION("query --explain prints each partition's plan after the page") {
+    auto r = f.run({"query", "User", "--where", "score > 6", "--explain"});
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.out, Catch::Contains("\nplan\n") && Catch::Contains("partition") &&
+                          Catch::Contains("access") && Catch::Contains("\"User/shard/0\""));
+    auto j = f.run_json({"query", "User", "--explain"});
+    REQUIRE(j.find("plan") != nullptr);
+    CHECK(!j.find("plan")->as_array().empty());
+  }
   SECTION("delete prints nothing, and the document is gone") {
     auto r = f.run({"delete", "User", id});
     CHECK(r.exit_code == 0);

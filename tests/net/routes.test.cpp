@@ -1,3 +1,5 @@
+#include <set>
+
 #include "tests/net/e2e_fixture.hpp"
 
 using namespace debros;
@@ -139,6 +141,35 @@ TEST_CASE("queries over HTTP", "[net][e2e]") {
     CHECK(next.body.find("docs")->as_array().size() == 2);
     CHECK(next.body.find("nextCursor")->is_null());
     CHECK(next.body.find("total") == nullptr);
+  }
+  SECTION("explain reports each shard's plan and reads") {
+    auto ex = f.call("POST", "/v1/models/Post/query",
+                     R"({"where": [["tag", "=", "even"]], "orderBy": [["createdAt", "desc"]],
+                         "limit": 2, "explain": true})");
+    REQUIRE(ex.status == 200);
+    CHECK(ex.body.find("docs")->as_array().size() == 2);
+    REQUIRE(ex.body.find("plan") != nullptr);
+    auto& plan = ex.body.find("plan")->as_array();
+    REQUIRE(plan.size() == 4); // the 4 shards
+    std::set<std::string> names;
+    int64_t examined = 0;
+    for (auto& p : plan) {
+      names.insert(p.find("partition")->as_string());
+      // tag = v orderBy createdAt desc: each shard streams its prefix of the tag index.
+      CHECK(p.find("access")->as_string() == "stream_eq_by_created");
+      CHECK(p.find("returned")->as_int() <= 3);
+      CHECK(p.find("entries")->as_int() >= p.find("examined")->as_int());
+      CHECK(p.find("slices")->as_int() == 1);
+      examined += p.find("examined")->as_int();
+    }
+    CHECK(names ==
+          std::set<std::string>{"Post/shard/0", "Post/shard/1", "Post/shard/2", "Post/shard/3"});
+    // Each shard reads at most limit + 1 of its own entries: 6 even posts in all.
+    CHECK(examined <= 6);
+    CHECK(examined >= 2);
+    CHECK(f.call("POST", "/v1/models/Post/query", R"({"explain": 1})").status == 400);
+    auto plain = f.call("POST", "/v1/models/Post/query", R"({"limit": 1})");
+    CHECK(plain.body.find("plan") == nullptr);
   }
   SECTION("aggregates replace docs with a value") {
     auto sum = f.call("POST", "/v1/models/Post/query",

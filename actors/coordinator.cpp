@@ -383,7 +383,16 @@ void ask(self_ptr self, engine& eng, const std::shared_ptr<const model_entry>& e
   auto ok = [on_result](partition_result& r) {
     on_result(caf::expected<partition_result>{std::move(r)});
   };
-  auto bad = [on_result](caf::error& err) {
+  // A partition that does not answer by the deadline, or whose actor is gone, makes the query
+  // unavailable, naming it: the query never waits longer than the deadline, and never returns a
+  // page that lacks a partition's documents.
+  auto bad = [on_result, name = partition_name(pq.q.model, t),
+              deadline = eng.request_timeout()](caf::error& err) {
+    if (err == caf::sec::request_timeout)
+      err = make_error(errc::unavailable, "partition " + name + " did not answer within " +
+                                              std::to_string(deadline.count()) + " ms");
+    else if (err == caf::sec::request_receiver_down)
+      err = make_error(errc::unavailable, "partition " + name + " is down");
     on_result(caf::expected<partition_result>{std::move(err)});
   };
   switch (t.type) {

@@ -178,6 +178,7 @@ public:
   /// Whether stop() was called.
   bool stopping() const noexcept { return stopping_.load(); }
   storage::environment& env() noexcept { return env_; }
+  storage::environment& env() const noexcept { return env_; }
   storage::writer& writer() noexcept { return writer_; }
   const doc_tables& tables() const noexcept { return tables_; }
 

@@ -658,9 +658,6 @@ coordinator_actor::behavior_type coordinator_main(self_ptr self, engine* eng,
         scatter(self, eng, entry, std::move(q), reply<query_result>{rp});
         return rp;
       },
-      [self, eng, entry](local_call<query, query_result>& c) {
-        scatter(self, eng, entry, std::move(c.op), reply<query_result>{std::move(c.reply)});
-      },
       [self, eng, entry](grouped_query& gq) {
         auto rp = self->make_response_promise<query_result>();
         scatter(self, eng, entry, std::move(gq.q), reply<query_result>{rp},

@@ -22,13 +22,12 @@ struct model_entry;
 constexpr int64_t query_offset_max = 100000;
 
 using coordinator_actor = caf::typed_actor<caf::replies_to<query>::with<query_result>,
-                                           caf::reacts_to<local_call<query, query_result>>,
                                            caf::replies_to<grouped_query>::with<query_result>>;
 
 class engine;
 
-/// Spawns a coordinator for one query on `entry`'s model. It answers one query (a request or a
-/// local_call) and quits. Targets: global models, the shards (or those holding the shard key's
+/// Spawns a coordinator for one query on `entry`'s model. It answers one query (a request) and
+/// quits. Targets: global models, the shards (or those holding the shard key's
 /// values); user-scoped models, the databases of userIn's users, else the global index
 /// partitions when a top-level condition or the first sort key uses a global index, else every
 /// user's database (scanned by one actor per host, each taking the users of that host; the

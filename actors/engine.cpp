@@ -1,8 +1,10 @@
 #include "actors/engine.hpp"
 
 #include <cstdio>
+#include <thread>
 
 #include "caf/actor_system.hpp"
+#include "caf/actor_system_config.hpp"
 #include "caf/event_based_actor.hpp"
 #include "caf/send.hpp"
 
@@ -10,6 +12,7 @@
 #include "actors/coordinator.hpp"
 #include "actors/doc_counts.hpp"
 #include "actors/doc_keys.hpp"
+#include "actors/edge.hpp"
 #include "actors/gindex.hpp"
 #include "actors/ids.hpp"
 #include "actors/layout_upgrade.hpp"
@@ -65,6 +68,20 @@ engine::engine(caf::actor_system& sys, storage::environment& env, storage::write
       relation_cache_(std::make_unique<result_cache<value>>(gens_)),
       query_cache_(std::make_unique<result_cache<query_result>>(gens_)) {
   supervisor_ = sys_.spawn(supervisor_main, this);
+  auto threads = std::max<size_t>(caf::get_or(sys_.config(), "scheduler.max-threads",
+                                              size_t{std::thread::hardware_concurrency()}),
+                                  1);
+  for (size_t i = 0; i < threads; ++i)
+    edges_.push_back(spawn_edge(sys_));
+}
+
+template <class Op, class R>
+void engine::call(const caf::actor& target, Op op, reply_fn<R> done,
+                  std::chrono::milliseconds deadline) const {
+  // One edge per target: calls from one thread to one partition keep their order (each hop is
+  // a FIFO mailbox), as the operations of one document must.
+  auto& edge = edges_[target.id() % edges_.size()];
+  caf::anon_send(edge, edge_call<Op, R>{target, std::move(op), std::move(done), deadline});
 }
 
 void engine::watch(const caf::actor& partition) {
@@ -375,13 +392,14 @@ template <class Op, class R>
 void engine::send_to(const std::shared_ptr<const model_entry>& entry, const doc_place& where, Op op,
                      reply_fn<R> done) const {
   if (where.user_scoped()) {
-    caf::anon_send(host_of(where.user), for_user<local_call<Op, R>>{
-                                            entry, where.user, {std::move(op), std::move(done)}});
+    call(host_of(where.user), for_user<Op>{entry, where.user, std::move(op)}, std::move(done),
+         request_timeout_);
     return;
   }
-  // place() and locate() give shards of this model only (locate checks the owners entry).
+  // place() and locate() give shards of this model only (locate checks the directory entry).
   DEBROS_ASSERT(where.shard < entry->shards.size());
-  caf::anon_send(entry->shards[where.shard], local_call<Op, R>{std::move(op), std::move(done)});
+  call(caf::actor_cast<caf::actor>(entry->shards[where.shard]), std::move(op), std::move(done),
+       request_timeout_);
 }
 
 void engine::create(std::string model, value doc, reply_fn<value> done, std::string as_user) {
@@ -441,8 +459,11 @@ void engine::run_query(query q, reply_fn<query_result> done) {
   auto entry = find(q.model);
   if (!entry)
     return fail(done, entry.error());
+  // The coordinator asks each partition with the call deadline and names one that does not
+  // answer; the edge's own deadline is a backstop beyond it (and beyond relation loading).
   auto coordinator = spawn_coordinator(*this, *entry);
-  caf::anon_send(coordinator, local_call<query, query_result>{std::move(q), std::move(done)});
+  call(caf::actor_cast<caf::actor>(coordinator), std::move(q), std::move(done),
+       3 * request_timeout_);
 }
 
 void engine::create_batch(std::string model, std::vector<value> docs,
@@ -464,6 +485,8 @@ void engine::stop_actors() {
   }
   for (auto& h : hosts_)
     caf::anon_send(h, stop_atom::value);
+  for (auto& e : edges_)
+    caf::anon_send(e, stop_atom::value);
 }
 
 // -- users -------------------------------------------------------------------------------------
@@ -585,15 +608,16 @@ void engine::get_with(std::string model, std::string id, std::string user_hint,
   if (!doc)
     return fail(done, doc.error());
   auto loader = spawn_relation_loader(*this);
-  caf::anon_send(loader, local_call<relation_request, relation_result>{
-                             relation_request{*entry, {std::move(*doc)}, std::move(with)},
-                             [done = std::move(done)](caf::expected<relation_result> r) {
-                               if (!r)
-                                 return done(r.error());
-                               // One document in, one out (relations embedded).
-                               DEBROS_ASSERT(r->docs.size() == 1);
-                               done(std::move(r->docs.front()));
-                             }});
+  call(caf::actor_cast<caf::actor>(loader),
+       relation_request{*entry, {std::move(*doc)}, std::move(with)},
+       reply_fn<relation_result>{[done = std::move(done)](caf::expected<relation_result> r) {
+         if (!r)
+           return done(r.error());
+         // One document in, one out (relations embedded).
+         DEBROS_ASSERT(r->docs.size() == 1);
+         done(std::move(r->docs.front()));
+       }},
+       3 * request_timeout_);
 }
 
 } // namespace debros

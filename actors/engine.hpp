@@ -191,6 +191,11 @@ private:
   template <class Op, class R>
   void send_to_owner(const std::string& model, const std::string& id, Op op,
                      reply_fn<R> done) const;
+  /// Hands `op` for `target` and its callback to an edge actor (actors/edge.hpp), which asks
+  /// `target` with `deadline` and calls `done` once.
+  template <class Op, class R>
+  void call(const caf::actor& target, Op op, reply_fn<R> done,
+            std::chrono::milliseconds deadline) const;
   void publish(std::shared_ptr<const model_entry> entry);
   caf::error update_extensions(std::string_view model,
                                const std::function<void(model_extensions&)>& change);
@@ -214,6 +219,8 @@ private:
   uint64_t scan_slice_entries_ = 10000;
   /// Monitors every shard and global index partition (respawn).
   caf::actor supervisor_;
+  /// The edge actors (actors/edge.hpp), one per scheduler thread.
+  std::vector<caf::actor> edges_;
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> respawns_{0};
   void watch(const caf::actor& partition);

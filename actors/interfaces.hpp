@@ -1,8 +1,9 @@
-// The typed interfaces of the engine's actors, and the local-only messages that carry a
-// callback instead of a response promise (used by the embedded API and the HTTP gateway, which
-// are not actors).
+// The typed interfaces of the engine's actors, and the one local-only message that carries a
+// callback (edge_call: how the embedded API and the HTTP gateway, which are not actors, hand an
+// operation to the edge actor, which sends it as a typed request).
 #pragma once
 
+#include <chrono>
 #include <cstdio>
 #include <exception>
 #include <functional>
@@ -71,13 +72,17 @@ reply_fn<R> answered_once(reply_fn<R> fn) {
   };
 }
 
-/// An operation sent from outside the actor system with its result callback (answered once,
-/// see answered_once). Local only: it never crosses nodes.
+/// An operation handed to the edge (actors/edge.hpp) by code outside the actor system, with the
+/// actor that owns it and the callback for its result (answered once, see answered_once). Local
+/// only: the edge actor sends `op` as a typed request; the callback never leaves this process.
 template <class Op, class R>
-struct local_call {
-  local_call(Op o, reply_fn<R> r) : op(std::move(o)), reply(answered_once(std::move(r))) {}
+struct edge_call {
+  edge_call(caf::actor t, Op o, reply_fn<R> r, std::chrono::milliseconds d)
+      : target(std::move(t)), op(std::move(o)), reply(answered_once(std::move(r))), deadline(d) {}
+  caf::actor target;
   Op op;
   reply_fn<R> reply;
+  std::chrono::milliseconds deadline;
 };
 
 struct model_entry;
@@ -87,16 +92,13 @@ struct set_model {
   std::shared_ptr<const model_entry> entry;
 };
 
-/// A shard of a global model. Requests come from the runtime's front actor, coordinators and
-/// other nodes (typed requests), or from local callers (local_call).
+/// A shard of a global model. Requests come as typed messages only: from the runtime's front
+/// actor, the edge (actors/edge.hpp), coordinators and batches.
 using shard_actor = caf::typed_actor<
     caf::replies_to<doc_create>::with<value>, caf::replies_to<doc_get>::with<value>,
     caf::replies_to<doc_update>::with<value>, caf::replies_to<doc_remove>::with<bool>,
     caf::replies_to<doc_increment>::with<value>,
-    caf::replies_to<partition_query>::with<partition_result>,
-    caf::reacts_to<local_call<doc_create, value>>, caf::reacts_to<local_call<doc_get, value>>,
-    caf::reacts_to<local_call<doc_update, value>>, caf::reacts_to<local_call<doc_remove, bool>>,
-    caf::reacts_to<local_call<doc_increment, value>>, caf::reacts_to<acks_atom>,
+    caf::replies_to<partition_query>::with<partition_result>, caf::reacts_to<acks_atom>,
     caf::reacts_to<set_model>, caf::reacts_to<stop_atom>>;
 
 /// A partition of a global index of a user-scoped model: applies the index work its channel of
@@ -120,7 +122,7 @@ using runtime_actor = caf::typed_actor<
 namespace caf {
 
 template <class Op, class R>
-struct allowed_unsafe_message_type<debros::local_call<Op, R>> : std::true_type {};
+struct allowed_unsafe_message_type<debros::edge_call<Op, R>> : std::true_type {};
 
 template <>
 struct allowed_unsafe_message_type<debros::set_model> : std::true_type {};

@@ -374,9 +374,6 @@ relation_loader::behavior_type loader_main(self_ptr self, engine* eng) {
         answer(self, eng, std::move(req), reply<relation_result>{rp});
         return rp;
       },
-      [self, eng](local_call<relation_request, relation_result>& c) {
-        answer(self, eng, std::move(c.op), reply<relation_result>{std::move(c.reply)});
-      },
   };
 }
 

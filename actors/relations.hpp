@@ -42,9 +42,7 @@ struct relation_result {
   uint32_t queries = 0;
 };
 
-using relation_loader =
-    caf::typed_actor<caf::replies_to<relation_request>::with<relation_result>,
-                     caf::reacts_to<local_call<relation_request, relation_result>>>;
+using relation_loader = caf::typed_actor<caf::replies_to<relation_request>::with<relation_result>>;
 
 /// Spawns a loader for one request; it replies once and quits.
 relation_loader spawn_relation_loader(engine& eng);

@@ -652,26 +652,6 @@ shard_actor::behavior_type shard_main(self_ptr self, shard_config cfg) {
         op_done(self);
         return r;
       },
-      [self](local_call<doc_create, value>& c) {
-        do_create(self, std::move(c.op), tracked(self, reply<value>{std::move(c.reply)}));
-      },
-      [self](local_call<doc_get, value>& c) {
-        c.reply(do_get(self, c.op));
-        op_done(self);
-      },
-      [self](local_call<doc_update, value>& c) {
-        do_update(self, std::move(c.op), tracked(self, reply<value>{std::move(c.reply)}));
-      },
-      [self](local_call<doc_remove, bool>& c) {
-        do_remove(self, std::move(c.op), tracked(self, reply<bool>{std::move(c.reply)}));
-      },
-      [self](local_call<doc_increment, value>& c) {
-        std::vector<pending_increment> incs;
-        incs.push_back(pending_increment{std::move(c.op.field), std::move(c.op.by),
-                                         tracked(self, reply<value>{std::move(c.reply)}),
-                                         std::move(c.op.as_user)});
-        run_increments(self, c.op.id, std::move(incs));
-      },
       [self](acks_atom) { on_acks(self); },
       [self](set_model& m) {
         DEBROS_ASSERT(m.entry != nullptr && m.entry->id == self->state.entry->id);

@@ -130,14 +130,6 @@ void sweep(self_ptr self) {
 }
 
 template <class Op, class R>
-auto forward_local(self_ptr self) {
-  return [self](for_user<local_call<Op, R>>& m) {
-    auto& target = acquire(self, m.entry, m.user);
-    self->send(target, std::move(m.msg));
-  };
-}
-
-template <class Op, class R>
 auto forward_request(self_ptr self) {
   return [self](for_user<Op>& m) -> caf::result<R> {
     auto& target = acquire(self, m.entry, m.user);
@@ -171,11 +163,6 @@ caf::behavior host_main(self_ptr self, userdb_host_config cfg) {
   auto interval = std::max(self->state.cfg.idle / 2, std::chrono::milliseconds{10});
   self->delayed_send(self, interval, sweep_atom::value);
   return {
-      forward_local<doc_create, value>(self),
-      forward_local<doc_get, value>(self),
-      forward_local<doc_update, value>(self),
-      forward_local<doc_remove, bool>(self),
-      forward_local<doc_increment, value>(self),
       forward_request<doc_create, value>(self),
       forward_request<doc_get, value>(self),
       forward_request<doc_update, value>(self),

@@ -58,7 +58,7 @@ struct userdb_host_config {
   size_t queued_ops_max = 16384;
 };
 
-/// Spawns a host. Messages: for_user<local_call<Op, R>> and for_user<Op> (typed requests, also
+/// Spawns a host. Messages: for_user<Op> (typed requests: the document operations and
 /// partition_query), stop_atom.
 caf::actor spawn_userdb_host(caf::actor_system& sys, userdb_host_config cfg);
 

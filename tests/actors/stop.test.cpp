@@ -142,8 +142,25 @@ TEST_CASE("a partition that does not answer in time fails the query as unavailab
   REQUIRE_FALSE(r);
   CHECK(code_of(r.error()) == errc::unavailable);
   CHECK(message_of(r.error()) == "partition Note/user/alice did not answer within 300 ms");
+  // The create has the same deadline: it is answered `timeout` ("may or may not have taken
+  // effect"), and it does take effect once the hook returns.
   REQUIRE(created.arrives_within(10000ms));
-  CHECK(created.f.get());
+  auto c = created.f.get();
+  REQUIRE_FALSE(c);
+  CHECK(code_of(c.error()) == errc::timeout);
+  for (int i = 0; i < 100 && !hook_done.load(); ++i)
+    std::this_thread::sleep_for(50ms);
+  REQUIRE(hook_done.load());
+  for (int i = 0; i < 100; ++i) {
+    auto later = rt.model("Note").query().user_in({"alice"}).exec();
+    REQUIRE(later);
+    if (later->docs.size() == 1)
+      break;
+    std::this_thread::sleep_for(20ms);
+  }
+  auto stored = rt.model("Note").query().user_in({"alice"}).exec();
+  REQUIRE(stored);
+  CHECK(stored->docs.size() == 1);
 }
 
 TEST_CASE("queries held by a global index partition at stop are answered, and stop is prompt",

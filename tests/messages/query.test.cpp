@@ -821,7 +821,7 @@ TEST_CASE("malformed query members are refused with their name", "[messages][que
     CHECK(parse_error("[]") == "query body must be an object");
     CHECK(parse_error(R"({"colour": 1})") ==
           "unknown key 'colour' (expected where, userIn, orderBy, limit, offset, after, with, "
-          "withTotal, cache or aggregate)");
+          "withTotal, cache, aggregate or explain)");
     CHECK_THAT(parse_error(R"({"model": "Post"})"), Catch::StartsWith("unknown key 'model'"));
     CHECK_THAT(parse_error(R"({"Limit": 5})"), Catch::StartsWith("unknown key 'Limit'"));
   }

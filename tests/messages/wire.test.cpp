@@ -316,6 +316,7 @@ TEST_CASE("a serialized request is byte-for-byte its documented layout",
         " 00 00 00"                 // after "", with: none, with_total false
         " 00 00 00 00 00 00 00 00"  // cache_s 0
         " 00 00"                    // aggregate none, aggregate_field ""
+        " 00"                       // explain false
         " 00 00 00 00 00 00 00 08"  // k 8
         " 02 01 05 03 a2 70 31"     // after: [5, "p1"]
         " 01"                       // count_total

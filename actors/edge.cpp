@@ -47,7 +47,9 @@ auto forward(self_ptr self) {
   };
 }
 
-caf::behavior edge_main(self_ptr self) {
+// The int argument is unused: CAF 0.17.6 dereferences a null argument tuple for a functor
+// spawned without arguments (UBSan: reference binding to null pointer).
+caf::behavior edge_main(self_ptr self, int /*unused*/) {
   return {
       forward<doc_create, value>(self),
       forward<doc_get, value>(self),
@@ -73,7 +75,7 @@ caf::behavior edge_main(self_ptr self) {
 } // namespace
 
 caf::actor spawn_edge(caf::actor_system& sys) {
-  return sys.spawn(edge_main);
+  return sys.spawn(edge_main, 0);
 }
 
 } // namespace debros

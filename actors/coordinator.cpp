@@ -407,7 +407,7 @@ void ask(self_ptr self, engine& eng, const std::shared_ptr<const model_entry>& e
     return;
   case target::kind::user:
     self->request(eng.host_of(t.user), eng.request_timeout(),
-                  for_user<partition_query>{entry, t.user, pq})
+                  for_user<partition_query>{entry->def().name, t.user, pq})
         .then(ok, bad);
     return;
   case target::kind::scan: {

@@ -129,8 +129,10 @@ void engine::start_hosts(size_t hosts, size_t live_max, std::chrono::millisecond
   hosts = std::max<size_t>(hosts, 1);
   for (size_t h = 0; h < hosts; ++h)
     hosts_.push_back(spawn_userdb_host(
-        sys_, userdb_host_config{&env_, &writer_, std::max<size_t>(live_max / hosts, 1), idle,
-                                 userdb_stats_, &gens_, limits_.queued_ops_max}));
+        sys_,
+        userdb_host_config{&env_, &writer_, std::max<size_t>(live_max / hosts, 1), idle,
+                           userdb_stats_, &gens_, limits_.queued_ops_max,
+                           [this](const std::string& model) { return snapshot()->find(model); }}));
 }
 
 const caf::actor& engine::host_of(std::string_view user) const {
@@ -392,8 +394,8 @@ template <class Op, class R>
 void engine::send_to(const std::shared_ptr<const model_entry>& entry, const doc_place& where, Op op,
                      reply_fn<R> done) const {
   if (where.user_scoped()) {
-    call(host_of(where.user), for_user<Op>{entry, where.user, std::move(op)}, std::move(done),
-         request_timeout_);
+    call(host_of(where.user), for_user<Op>{entry->def().name, where.user, std::move(op)},
+         std::move(done), request_timeout_);
     return;
   }
   // place() and locate() give shards of this model only (locate checks the directory entry).

@@ -25,7 +25,7 @@ caf::result<R> delegate_to(self_ptr self, engine& eng,
     // The host is untyped: ask it and answer from here (in this actor's context).
     auto rp = self->make_response_promise<R>();
     self->request(eng.host_of(where.user), eng.request_timeout(),
-                  for_user<Op>{entry, where.user, std::move(op)})
+                  for_user<Op>{entry->def().name, where.user, std::move(op)})
         .then([rp](R& x) mutable { rp.deliver(std::move(x)); },
               [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
     return rp;

@@ -11,6 +11,7 @@
 #include "actors/catalog.hpp"
 #include "actors/shard.hpp"
 #include "messages/assert.hpp"
+#include "messages/errc.hpp"
 
 namespace debros {
 
@@ -132,7 +133,13 @@ void sweep(self_ptr self) {
 template <class Op, class R>
 auto forward_request(self_ptr self) {
   return [self](for_user<Op>& m) -> caf::result<R> {
-    auto& target = acquire(self, m.entry, m.user);
+    auto entry = self->state.cfg.find_model(m.model);
+    if (!entry)
+      return caf::result<R>{make_error(errc::not_found, "model " + m.model + " not found")};
+    if (entry->def().scope != model_scope::user)
+      return caf::result<R>{
+          make_error(errc::invalid_argument, "model " + m.model + " is not user-scoped")};
+    auto& target = acquire(self, entry, m.user);
     return self->delegate(target, std::move(m.msg));
   };
 }

@@ -1,8 +1,8 @@
 // Hosts of user databases. A user-scoped model keeps each user's documents in that user's own
 // database: a partition actor per (model, user), activated by its host on the first message
-// for it and passivated when idle. Users are spread over the hosts by a stable hash, so every
-// host manages a bounded share of live actors. Millions of users may exist; memory follows the
-// live ones.
+// for it and passivated when idle. Users are spread over the hosts by user range (doc_keys.hpp),
+// so every host manages a bounded share of live actors. Millions of users may exist; memory follows
+// the live ones.
 //
 // A host counts, per live actor, the operations it forwarded and not yet saw answered; it
 // passivates only actors with none (after `idle`, or least recently used first when it holds
@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -26,14 +27,6 @@
 namespace debros {
 
 struct model_entry;
-
-/// An operation for the database of `user` of `entry`'s model. Local only.
-template <class T>
-struct for_user {
-  std::shared_ptr<const model_entry> entry;
-  std::string user;
-  T msg;
-};
 
 /// Counters shared by all hosts (metrics).
 struct userdb_stats {
@@ -56,6 +49,8 @@ struct userdb_host_config {
   generations* gens = nullptr;
   /// Each user database's partition_limits::queued_ops_max (shard.hpp).
   size_t queued_ops_max = 16384;
+  /// The catalog's current entry of a model, by name (null when there is none).
+  std::function<std::shared_ptr<const model_entry>(const std::string&)> find_model;
 };
 
 /// Spawns a host. Messages: for_user<Op> (typed requests: the document operations and
@@ -63,10 +58,3 @@ struct userdb_host_config {
 caf::actor spawn_userdb_host(caf::actor_system& sys, userdb_host_config cfg);
 
 } // namespace debros
-
-namespace caf {
-
-template <class T>
-struct allowed_unsafe_message_type<debros::for_user<T>> : std::true_type {};
-
-} // namespace caf

@@ -147,6 +147,15 @@ struct query_stats {
 
 /// The answer to a query: the page of documents (or the aggregate), the total when asked, and
 /// the cursor of the next page (empty when this page is the last).
+/// An operation for the database of `user` of model `model`, sent to the user-database host of
+/// the user's range, which activates the database and forwards `msg` to it.
+template <class T>
+struct for_user {
+  std::string model;
+  std::string user;
+  T msg;
+};
+
 /// One partition's part in a query, reported when the query asks to explain itself.
 struct partition_plan {
   /// The partition: "Model/shard/N", "Model/user/U" (a user's database), "Model/gindex/N" (a
@@ -248,6 +257,11 @@ typename Inspector::result_type inspect(Inspector& f, query_stats& x) {
   return f(caf::meta::type_name("debros::query_stats"), x.partitions, x.examined,
            x.indexed_partitions, x.all_users, x.relation_queries, x.cached, x.plans, x.slices,
            x.entries);
+}
+
+template <class Inspector, class T>
+typename Inspector::result_type inspect(Inspector& f, for_user<T>& x) {
+  return f(caf::meta::type_name("debros::for_user"), x.model, x.user, x.msg);
 }
 
 template <class Inspector>

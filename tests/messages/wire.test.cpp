@@ -105,7 +105,14 @@ TEST_CASE("every wire type is registered and survives serialization", "[messages
                                     "std::vector<debros::value>",
                                     "std::vector<std::string>",
                                     "debros::node_info",
-                                    "debros::grouped_query"};
+                                    "debros::grouped_query",
+                                    "debros::partition_plan",
+                                    "debros::for_user<debros::doc_create>",
+                                    "debros::for_user<debros::doc_get>",
+                                    "debros::for_user<debros::doc_update>",
+                                    "debros::for_user<debros::doc_remove>",
+                                    "debros::for_user<debros::doc_increment>",
+                                    "debros::for_user<debros::partition_query>"};
   CHECK(expected.size() == caf::id_block::debros::end - caf::id_block::debros::begin);
   for (auto& name : expected) {
     bool found = false;
@@ -133,6 +140,18 @@ TEST_CASE("every wire type is registered and survives serialization", "[messages
   CHECK(q2.where.children[0].op == query_op::gt);
   CHECK(q2.order_by[0].descending);
   CHECK(q2.limit == 7);
+  for_user<doc_create> fu{"Note", "alice", doc_create{"Note", doc, "alice"}};
+  auto fu2 = f.round_trip(fu);
+  CHECK(fu2.model == "Note");
+  CHECK(fu2.user == "alice");
+  CHECK(fu2.msg.doc == doc);
+  query_result explained;
+  explained.plan.push_back(partition_plan{"Post/shard/3", plan_kind::heap_index, 9, 2, 40, 1});
+  auto explained2 = f.round_trip(explained);
+  REQUIRE(explained2.plan.size() == 1);
+  CHECK(explained2.plan[0].partition == "Post/shard/3");
+  CHECK(explained2.plan[0].access == plan_kind::heap_index);
+  CHECK(explained2.plan[0].entries == 40);
   partition_result pr;
   pr.hits.push_back(query_hit{{value{1}, value{"id"}}, to_msgpack(doc)});
   pr.total = 3;
@@ -241,8 +260,15 @@ TEST_CASE("Debros type ids keep their positions", "[messages][wire][golden]") {
   CHECK(caf::type_id<std::vector<std::string>>::value == first + 19);
   CHECK(caf::type_id<debros::node_info>::value == first + 20);
   CHECK(caf::type_id<debros::grouped_query>::value == first + 21);
+  CHECK(caf::type_id<debros::partition_plan>::value == first + 22);
+  CHECK(caf::type_id<debros::for_user<debros::doc_create>>::value == first + 23);
+  CHECK(caf::type_id<debros::for_user<debros::doc_get>>::value == first + 24);
+  CHECK(caf::type_id<debros::for_user<debros::doc_update>>::value == first + 25);
+  CHECK(caf::type_id<debros::for_user<debros::doc_remove>>::value == first + 26);
+  CHECK(caf::type_id<debros::for_user<debros::doc_increment>>::value == first + 27);
+  CHECK(caf::type_id<debros::for_user<debros::partition_query>>::value == first + 28);
   CHECK(caf::id_block::debros::begin == first);
-  CHECK(caf::id_block::debros::end == first + 22);
+  CHECK(caf::id_block::debros::end == first + 29);
 }
 
 // Requests cross the cluster port between nodes of possibly different builds, so their bytes are

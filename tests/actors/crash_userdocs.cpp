@@ -2,8 +2,9 @@
 // acknowledged operation. Used by gindex_crash.test.cpp, which SIGKILLs it mid-stream.
 //
 // Usage: debros-test-crash-userdocs DIR SEED
-// Keeps 16 operations in flight: creates (60%), updates flipping isPublic (25%) and deletes
-// (15%) of documents it created, in a user-scoped model (50 users) and a global one (4 shards).
+// Keeps 16 operations in flight: creates (60%), updates flipping isPublic and changing the unique
+// slug (25%) and deletes (15%) of documents it created, in a user-scoped model (50 users) and a
+// global one (4 shards by title, so its ids have directory entries).
 #include <atomic>
 #include <cstdio>
 #include <mutex>
@@ -20,13 +21,15 @@ using namespace debros;
 constexpr std::string_view post_model = R"({
   "scope": "user",
   "fields": {"title": {"type": "string"},
+             "slug": {"type": "string", "unique": true},
              "isPublic": {"type": "boolean", "default": false, "index": "global"}}
 })";
 
 constexpr std::string_view item_model = R"({
   "fields": {"title": {"type": "string"},
+             "slug": {"type": "string", "unique": true},
              "isPublic": {"type": "boolean", "default": false, "index": "global"}},
-  "sharding": {"strategy": "hash", "count": 4}
+  "sharding": {"strategy": "hash", "count": 4, "key": "title"}
 })";
 
 int main(int argc, char** argv) {
@@ -44,6 +47,9 @@ int main(int argc, char** argv) {
   std::mutex mtx;
   std::mt19937_64 rng{std::stoull(argv[2])};
   std::vector<std::pair<std::string, std::string>> ids; // model, id
+  // Unique slugs: this run's seed and a counter (every run of a test has its own seed).
+  uint64_t slugs = 0;
+  auto slug = [&] { return "s" + std::string{argv[2]} + "-" + std::to_string(++slugs); };
   std::function<void()> next;
   next = [&] {
     std::lock_guard<std::mutex> guard{mtx};
@@ -60,7 +66,9 @@ int main(int argc, char** argv) {
     };
     if (ids.empty() || pick < 60) {
       std::string model = rng() % 2 == 0 ? "Post" : "Item";
-      object doc{{"title", "t"}, {"isPublic", rng() % 2 == 0}};
+      object doc{{"title", "t" + std::to_string(rng() % 7)},
+                 {"slug", slug()},
+                 {"isPublic", rng() % 2 == 0}};
       if (model == "Post")
         doc.set("userId", "u" + std::to_string(rng() % 50));
       eng.create(model, value{std::move(doc)},
@@ -73,7 +81,8 @@ int main(int argc, char** argv) {
                  });
     } else if (pick < 85) {
       auto [model, id] = ids[rng() % ids.size()];
-      eng.update(model, id, value{object{{"isPublic", rng() % 2 == 0}}}, false, done("update"));
+      eng.update(model, id, value{object{{"isPublic", rng() % 2 == 0}, {"slug", slug()}}}, false,
+                 done("update"));
     } else {
       auto i = rng() % ids.size();
       auto [model, id] = ids[i];

@@ -1,7 +1,12 @@
 #include <catch2/catch.hpp>
 
+#include <map>
 #include <random>
 #include <set>
+
+#include "actors/doc_keys.hpp"
+#include "storage/key_codec.hpp"
+#include "storage/record.hpp"
 
 #include "tests/support/child_process.hpp"
 #include "tests/support/power_loss.hpp"
@@ -17,6 +22,44 @@ std::set<std::string> ids_of(const query_result& r) {
   for (auto& d : r.docs)
     out.insert(d.find("id")->as_string());
   return out;
+}
+
+// The entries of `table` under `prefix`.
+std::map<std::string, std::string> entries(runtime& rt, const char* table,
+                                           const std::string& prefix) {
+  std::map<std::string, std::string> out;
+  auto txn = rt.env().read();
+  REQUIRE(txn);
+  auto c = txn->open_cursor(rt.env().get_table(table));
+  REQUIRE(c);
+  for (bool ok = c->seek(prefix); ok && c->key().substr(0, prefix.size()) == prefix; ok = c->next())
+    out.emplace(std::string{c->key()}, std::string{c->val()});
+  return out;
+}
+
+void check_claims_and_directory(runtime& rt) {
+  for (auto name : {"Post", "Item"}) {
+    INFO(name);
+    auto entry = rt.engine().find(name);
+    REQUIRE(entry);
+    auto id = (*entry)->id;
+    bool user_scoped = (*entry)->def().scope == model_scope::user;
+    std::map<std::string, std::string> claims, directory;
+    for (auto& [key, record] : entries(rt, "docs", doc_keys::model_prefix(id))) {
+      auto doc = storage::decode_record(record, "document");
+      REQUIRE(doc);
+      auto& doc_id = doc->find("id")->as_string();
+      claims.emplace(doc_keys::unique_key(id, "slug", *doc->find("slug")), doc_id);
+      std::string owner;
+      if (user_scoped)
+        owner = doc->find("userId")->as_string();
+      else
+        storage::append_u32(owner, storage::read_u16(std::string_view{key}.substr(4)));
+      directory.emplace(doc_keys::owner_key(id, doc_id), owner);
+    }
+    CHECK(entries(rt, "claims", doc_keys::model_prefix(id)) == claims);
+    CHECK(entries(rt, "directory", doc_keys::model_prefix(id)) == directory);
+  }
 }
 
 // With `power_cut`, the writer runs under the power-loss shim and each kill is followed by a
@@ -97,6 +140,9 @@ void kill_rounds(int rounds, uint32_t seed, bool power_cut = false) {
       REQUIRE(kept);
       CHECK(*kept == *n);
     }
+    // The claim and directory partitions agree with the documents: one claim per slug, naming
+    // its document, and one directory entry per document, naming its user or shard.
+    check_claims_and_directory(**rt);
     // Once drained, the indexes hold exactly one entry per document.
     auto r = (*rt)->env().read();
     REQUIRE(r);
@@ -108,18 +154,20 @@ void kill_rounds(int rounds, uint32_t seed, bool power_cut = false) {
 
 } // namespace
 
-TEST_CASE("after SIGKILL at any point, the global index agrees with the documents",
+TEST_CASE("after SIGKILL at any point, the global index, claims and directory agree with the "
+          "documents",
           "[actors][users][durability]") {
   kill_rounds(5, 20261122);
 }
 
-TEST_CASE("after SIGKILL and a simulated power loss, the global index agrees with the documents",
+TEST_CASE("after SIGKILL and a simulated power loss, the global index, claims and directory agree "
+          "with the documents",
           "[actors][users][durability][power_loss]") {
   kill_rounds(5, 20261203, true);
 }
 
 // make test-slow: many more kill points.
-TEST_CASE("after 500 SIGKILLs, the global indexes agree with the documents",
+TEST_CASE("after 500 SIGKILLs, the global indexes, claims and directory agree with the documents",
           "[actors][users][durability][.slow]") {
   kill_rounds(500, 11);
 }

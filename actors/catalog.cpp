@@ -11,6 +11,11 @@ std::shared_ptr<const model_entry> catalog_snapshot::find(std::string_view name)
   return i != models.end() ? i->second : nullptr;
 }
 
+std::shared_ptr<const model_entry> catalog_snapshot::find(uint32_t id) const {
+  auto i = by_id.find(id);
+  return i != by_id.end() ? i->second : nullptr;
+}
+
 caf::error validate(const model_entry& entry, value& doc, write_mode mode) {
   return guarded("a custom validator", [&] {
     return entry.model->validate(doc, mode, entry.ext ? &entry.ext->validators : nullptr);

@@ -78,8 +78,11 @@ struct model_entry {
 /// An immutable view of all models.
 struct catalog_snapshot {
   std::map<std::string, std::shared_ptr<const model_entry>, std::less<>> models;
+  /// The same entries by model id.
+  std::map<uint32_t, std::shared_ptr<const model_entry>> by_id;
 
   std::shared_ptr<const model_entry> find(std::string_view name) const;
+  std::shared_ptr<const model_entry> find(uint32_t id) const;
 };
 
 /// Fields that get a local index in every shard: the model's indexed fields plus createdAt.

@@ -395,21 +395,30 @@ void ask(self_ptr self, engine& eng, const std::shared_ptr<const model_entry>& e
       err = make_error(errc::unavailable, "partition " + name + " is down");
     on_result(caf::expected<partition_result>{std::move(err)});
   };
+  // Partitions are reached through the placement directory (engine::resolve).
+  using doc_keys::partition_kind;
+  auto owner = [&](partition_kind kind, uint32_t number) {
+    return eng.resolve(doc_keys::partition_id{entry->id, kind, number});
+  };
   switch (t.type) {
   case target::kind::shard:
-    // targets_of names shards and index partitions of this entry only.
-    DEBROS_ASSERT(t.index < entry->shards.size());
-    self->request(entry->shards[t.index], eng.request_timeout(), pq).then(ok, bad);
+  case target::kind::gindex: {
+    auto a = owner(t.type == target::kind::shard ? partition_kind::shard : partition_kind::gindex,
+                   t.index);
+    if (!a)
+      return on_result(caf::expected<partition_result>{a.error()});
+    self->request(*a, eng.request_timeout(), pq).then(ok, bad);
     return;
-  case target::kind::gindex:
-    DEBROS_ASSERT(t.index < entry->gindex.size());
-    self->request(entry->gindex[t.index], eng.request_timeout(), pq).then(ok, bad);
-    return;
-  case target::kind::user:
-    self->request(eng.host_of(t.user), eng.request_timeout(),
+  }
+  case target::kind::user: {
+    auto a = owner(partition_kind::user_range, doc_keys::user_range_of(t.user));
+    if (!a)
+      return on_result(caf::expected<partition_result>{a.error()});
+    self->request(*a, eng.request_timeout(),
                   for_user<partition_query>{entry->def().name, t.user, pq})
         .then(ok, bad);
     return;
+  }
   case target::kind::scan: {
     partition_layout layout;
     layout.docs = eng.tables().docs;

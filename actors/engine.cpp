@@ -135,6 +135,35 @@ void engine::start_hosts(size_t hosts, size_t live_max, std::chrono::millisecond
                            [this](const std::string& model) { return snapshot()->find(model); }}));
 }
 
+caf::expected<caf::actor> engine::resolve(const doc_keys::partition_id& p) const {
+  using doc_keys::partition_kind;
+  auto missing = [&] {
+    return make_error(errc::unavailable, "no actor is placed for " + doc_keys::to_string(p));
+  };
+  auto entry = snapshot()->find(p.model);
+  if (!entry)
+    return make_error(errc::not_found, "no model has id " + std::to_string(p.model));
+  switch (p.kind) {
+  case partition_kind::shard:
+    if (p.number >= entry->shards.size())
+      return missing();
+    return caf::actor_cast<caf::actor>(entry->shards[p.number]);
+  case partition_kind::gindex:
+    if (p.number >= entry->gindex.size())
+      return missing();
+    return caf::actor_cast<caf::actor>(entry->gindex[p.number]);
+  case partition_kind::user_range:
+    if (entry->def().scope != model_scope::user || p.number >= doc_keys::user_ranges ||
+        hosts_.empty())
+      return missing();
+    return hosts_[p.number % hosts_.size()];
+  default:
+    // Claim, directory and users partitions are written by the partition that owns the
+    // document, in its transaction (docs/architecture.md): they have no actor yet.
+    return missing();
+  }
+}
+
 const caf::actor& engine::host_of(std::string_view user) const {
   // By user range (doc_keys.hpp): a host's users are whole ranges, which its scans of every
   // user's database walk without skipping other hosts' users one by one.
@@ -182,6 +211,7 @@ void engine::spawn_partitions(const std::shared_ptr<model_entry>& entry) {
 // of shard handles was being filled; shards never read that list.
 void engine::publish(std::shared_ptr<const model_entry> entry) {
   auto next = std::make_shared<catalog_snapshot>(*snapshot());
+  next->by_id[entry->id] = entry;
   next->models[entry->def().name] = std::move(entry);
   std::lock_guard<std::mutex> guard{mtx_};
   snapshot_ = std::move(next);
@@ -393,15 +423,20 @@ caf::expected<value> engine::get(std::string_view model, std::string_view id,
 template <class Op, class R>
 void engine::send_to(const std::shared_ptr<const model_entry>& entry, const doc_place& where, Op op,
                      reply_fn<R> done) const {
+  // The owner, through the placement directory.
+  using doc_keys::partition_kind;
+  auto owner = resolve(where.user_scoped()
+                           ? doc_keys::partition_id{entry->id, partition_kind::user_range,
+                                                    doc_keys::user_range_of(where.user)}
+                           : doc_keys::partition_id{entry->id, partition_kind::shard, where.shard});
+  if (!owner)
+    return fail(done, owner.error());
   if (where.user_scoped()) {
-    call(host_of(where.user), for_user<Op>{entry->def().name, where.user, std::move(op)},
-         std::move(done), request_timeout_);
+    call(*owner, for_user<Op>{entry->def().name, where.user, std::move(op)}, std::move(done),
+         request_timeout_);
     return;
   }
-  // place() and locate() give shards of this model only (locate checks the directory entry).
-  DEBROS_ASSERT(where.shard < entry->shards.size());
-  call(caf::actor_cast<caf::actor>(entry->shards[where.shard]), std::move(op), std::move(done),
-       request_timeout_);
+  call(*owner, std::move(op), std::move(done), request_timeout_);
 }
 
 void engine::create(std::string model, value doc, reply_fn<value> done, std::string as_user) {

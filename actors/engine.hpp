@@ -19,6 +19,7 @@
 #include "caf/fwd.hpp"
 
 #include "actors/catalog.hpp"
+#include "actors/doc_keys.hpp"
 #include "actors/doc_writes.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/result_cache.hpp"
@@ -96,6 +97,13 @@ public:
 
   /// The host of `user`'s databases.
   const caf::actor& host_of(std::string_view user) const;
+  /// The placement directory: the actor that owns partition `p` (a shard, a global index
+  /// partition, or the user-database host of a user range). Today every partition is local and
+  /// placed by the catalog (its entry's lists) and the hosts; the cluster's placement table
+  /// goes here. Errors: not_found for an unknown model; unavailable naming a partition with no
+  /// actor (claim, directory and users partitions are written in the owning document's
+  /// transaction).
+  caf::expected<caf::actor> resolve(const doc_keys::partition_id& p) const;
   size_t host_count() const noexcept { return hosts_.size(); }
   const userdb_stats& user_databases() const noexcept { return *userdb_stats_; }
 

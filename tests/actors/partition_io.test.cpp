@@ -267,3 +267,39 @@ TEST_CASE("an export during writes to its partition says it is not a consistent 
   CHECK(chunks > 2);
   CHECK_FALSE(*consistent);
 }
+
+TEST_CASE("the placement directory resolves each partition that has an actor to it",
+          "[actors][partitions][directory]") {
+  two_models a{false};
+  auto& eng = a.rt->engine();
+  auto member = a.id_of("Member"), note = a.id_of("Note");
+  std::set<caf::actor_id> shards;
+  for (uint32_t s = 0; s < 4; ++s) {
+    auto actor = eng.resolve(partition_id{member, partition_kind::shard, s});
+    REQUIRE(actor);
+    CHECK(*actor == caf::actor_cast<caf::actor>((*eng.find("Member"))->shards[s]));
+    shards.insert(actor->id());
+  }
+  CHECK(shards.size() == 4);
+  for (uint32_t g = 0; g < doc_keys::gindex_partitions; ++g) {
+    auto actor = eng.resolve(partition_id{note, partition_kind::gindex, g});
+    REQUIRE(actor);
+    CHECK(*actor == caf::actor_cast<caf::actor>((*eng.find("Note"))->gindex[g]));
+  }
+  // A user range resolves to the host that activates its users' databases.
+  auto range = doc_keys::user_range_of("alice");
+  auto host = eng.resolve(partition_id{note, partition_kind::user_range, range});
+  REQUIRE(host);
+  CHECK(*host == eng.host_of("alice"));
+  auto beyond = eng.resolve(partition_id{member, partition_kind::shard, 4});
+  REQUIRE_FALSE(beyond);
+  CHECK(code_of(beyond.error()) == errc::unavailable);
+  CHECK_THAT(message_of(beyond.error()), Catch::Contains("shard 4"));
+  auto claims = eng.resolve(partition_id{member, partition_kind::claims, 0});
+  REQUIRE_FALSE(claims);
+  CHECK(code_of(claims.error()) == errc::unavailable);
+  CHECK(code_of(eng.resolve(partition_id{999, partition_kind::shard, 0}).error()) ==
+        errc::not_found);
+  // A global model has no user ranges.
+  CHECK_FALSE(eng.resolve(partition_id{member, partition_kind::user_range, 0}));
+}

@@ -336,69 +336,194 @@ bool is_range_lookup(const query_expr& c) {
   }
 }
 
+// -- the plan: chosen from the query, the model and the layout alone -----------------------------
+
+// What plan_scan looks at: the partition's indexed fields and the query's top-level conditions.
+struct plan_inputs {
+  const model_def& def;
+  const partition_layout& layout;
+  std::vector<const query_expr*> conds;
+
+  plan_inputs(const model_def& d, const partition_layout& l, const query& q) : def(d), layout(l) {
+    if (q.where.type == query_expr::kind::all)
+      for (auto& c : q.where.children)
+        if (c.type == query_expr::kind::cond)
+          conds.push_back(&c);
+  }
+
+  bool indexed(const std::string& f) const {
+    return std::find(layout.indexed.begin(), layout.indexed.end(), f) != layout.indexed.end();
+  }
+
+  // An index whose key order is the order of the field's values.
+  bool ordered_index(const std::string& f) const {
+    if (!indexed(f))
+      return false;
+    if (f == "createdAt")
+      return true;
+    auto* fd = def.find_field(f);
+    return fd != nullptr && fd->type != field_type::array && fd->type != field_type::object;
+  }
+
+  // A top-level `id = "x"` or `id in [...]`.
+  const query_expr* find_id_lookup() const {
+    for (auto* c : conds)
+      if (c->path == "id" && ((c->op == query_op::eq && c->operand.is_string()) ||
+                              (c->op == query_op::in && c->operand.is_array())))
+        return c;
+    return nullptr;
+  }
+
+  template <class Pred>
+  const query_expr* find_cond(Pred pred) const {
+    for (auto* c : conds)
+      if (indexed(c->path) && pred(*c))
+        return c;
+    return nullptr;
+  }
+
+  const query_expr* find_range_on(const std::string& f) const {
+    for (auto* c : conds)
+      if (c->path == f && (is_range_lookup(*c) || is_eq_lookup(*c)))
+        return c;
+    return nullptr;
+  }
+};
+
+scan_plan make_plan(const partition_layout& layout, scan_plan::step what, const query_expr* cond,
+                    std::string field, bool descending) {
+  using step = scan_plan::step;
+  scan_plan p{what, cond, std::move(field), descending, plan_kind::none};
+  bool g = layout.global_index;
+  switch (what) {
+  case step::point_lookup:
+    p.kind = plan_kind::point_lookup;
+    break;
+  case step::stream_eq_by_created:
+    p.kind = g ? plan_kind::gindex_stream_eq_by_created : plan_kind::stream_eq_by_created;
+    break;
+  case step::stream_index:
+    p.kind = g ? plan_kind::gindex_stream_index : plan_kind::stream_index;
+    break;
+  case step::heap_index:
+    p.kind = g ? plan_kind::gindex_heap_index : plan_kind::heap_index;
+    break;
+  case step::stream_docs:
+    p.kind = plan_kind::stream_docs;
+    break;
+  case step::heap_docs:
+    p.kind = layout.docs_by_user ? plan_kind::scan_users : plan_kind::heap_docs;
+    break;
+  }
+  return p;
+}
+
+// A global index partition: its documents can only be reached through its entries, and it
+// walks the entries of the field the coordinator chose it for (choose_gindex).
+caf::expected<scan_plan> plan_global_index(const model_def& def, const partition_layout& layout,
+                                           const query& q) {
+  using step = scan_plan::step;
+  auto choice = choose_gindex(def, layout.indexed, q);
+  if (!choice)
+    return make_error(errc::internal, "a global index partition of " + def.name +
+                                          " got a query its index cannot answer");
+  const sort_key* first = q.order_by.empty() ? nullptr : &q.order_by[0];
+  if (choice->cond == nullptr)
+    return make_plan(layout, step::stream_index, nullptr, first->path, first->descending);
+  auto& c = *choice->cond;
+  if (c.op == query_op::eq) {
+    if (first != nullptr && first->path == "createdAt")
+      return make_plan(layout, step::stream_eq_by_created, &c, c.path, first->descending);
+    return make_plan(layout, step::heap_index, &c, c.path, false);
+  }
+  if (c.op == query_op::in)
+    return make_plan(layout, step::heap_index, &c, c.path, false);
+  if (first != nullptr && first->path == c.path)
+    return make_plan(layout, step::stream_index, &c, c.path, first->descending);
+  return make_plan(layout, step::heap_index, &c, c.path, false);
+}
+
+} // namespace
+
+caf::expected<scan_plan> plan_scan(const model_def& def, const partition_layout& layout,
+                                   const query& q) {
+  using step = scan_plan::step;
+  if (layout.global_index)
+    return plan_global_index(def, layout, q);
+  plan_inputs in{def, layout, q};
+  // Documents keyed by id: `id =` and `id in` read just those documents.
+  if (!layout.docs_by_user)
+    if (auto* ids = in.find_id_lookup())
+      return make_plan(layout, step::point_lookup, ids, "id", false);
+  const query_expr* eq = in.find_cond(is_eq_lookup);
+  const query_expr* small_in = in.find_cond(is_small_in_lookup);
+  const sort_key* first = q.order_by.empty() ? nullptr : &q.order_by[0];
+  if (eq != nullptr && first != nullptr && first->path == "createdAt")
+    return make_plan(layout, step::stream_eq_by_created, eq, eq->path, first->descending);
+  if (first != nullptr && in.ordered_index(first->path)) {
+    if (auto* rc = in.find_range_on(first->path))
+      return make_plan(layout, step::stream_index, rc, first->path, first->descending);
+    // Streaming a whole index pays only while no `=` or `in` narrows the candidates.
+    if (eq == nullptr && small_in == nullptr)
+      return make_plan(layout, step::stream_index, nullptr, first->path, first->descending);
+  }
+  if (eq != nullptr)
+    return make_plan(layout, step::heap_index, eq, eq->path, false);
+  if (small_in != nullptr)
+    return make_plan(layout, step::heap_index, small_in, small_in->path, false);
+  if (!layout.docs_by_user && (first == nullptr || (first->path == "id" && q.order_by.size() <= 2)))
+    return make_plan(layout, step::stream_docs, nullptr, {}, first != nullptr && first->descending);
+  if (auto* rc = in.find_cond(is_range_lookup))
+    return make_plan(layout, step::heap_index, rc, rc->path, false);
+  return make_plan(layout, step::heap_docs, nullptr, {}, false);
+}
+
+namespace {
+
 class planner {
 public:
   planner(const storage::read_txn& txn, const partition_layout& layout, const model_def& def,
           const partition_query& pq, scan_progress& prog)
-      : txn_(txn), layout_(layout), def_(def), pq_(pq), keys_(pq.q.order_by), prog_(prog) {
-    if (pq.q.where.type == query_expr::kind::all)
-      for (auto& c : pq.q.where.children)
-        if (c.type == query_expr::kind::cond)
-          conds_.push_back(&c);
-  }
+      : txn_(txn), layout_(layout), def_(def), pq_(pq), keys_(pq.q.order_by), prog_(prog) {}
 
+  // Executes the plan plan_scan chose (no store access there); the plan kind the execution
+  // reports is the one plan_scan named.
   caf::expected<partition_result> run() {
-    if (layout_.global_index)
-      return run_global_index();
-    // Documents keyed by id: `id =` and `id in` read just those documents.
-    if (!layout_.docs_by_user)
-      if (auto* ids = find_id_lookup())
-        return point_lookup(*ids);
-    const query_expr* eq = find_cond(is_eq_lookup);
-    const query_expr* in = find_cond(is_small_in_lookup);
-    const sort_key* first = keys_.empty() ? nullptr : &keys_[0];
-    if (eq != nullptr && first != nullptr && first->path == "createdAt")
-      return stream_eq_by_created(*eq, first->descending);
-    if (first != nullptr && ordered_index(first->path)) {
-      if (auto* rc = find_range_on(first->path))
-        return stream_index(first->path, range_of(*rc), first->descending);
-      // Streaming a whole index pays only while no `=` or `in` narrows the candidates.
-      if (eq == nullptr && in == nullptr)
-        return stream_index(first->path, key_range{}, first->descending);
-    }
-    if (eq != nullptr)
-      return heap_index(eq->path, {prefix_range(*eq, eq->operand)});
-    if (in != nullptr)
-      return heap_index(in->path, in_ranges(*in));
-    if (!layout_.docs_by_user && (first == nullptr || (first->path == "id" && keys_.size() <= 2)))
-      return stream_docs(first != nullptr && first->descending);
-    if (auto* rc = find_cond(is_range_lookup))
-      return heap_index(rc->path, {range_of(*rc)});
-    return heap_docs();
+    auto p = plan_scan(def_, layout_, pq_.q);
+    if (!p)
+      return p.error();
+    auto r = execute(*p);
+    if (r && !prog_.paused && r->stats.plan != p->kind)
+      return make_error(errc::internal, "the scan of " + def_.name + " ran " +
+                                            std::string{to_string(r->stats.plan)} +
+                                            " for a plan of " + std::string{to_string(p->kind)});
+    return r;
   }
 
-  // A global index partition: its documents can only be reached through its entries, and it
-  // walks the entries of the field the coordinator chose it for (choose_gindex).
-  caf::expected<partition_result> run_global_index() {
-    auto choice = choose_gindex(def_, layout_.indexed, pq_.q);
-    if (!choice)
-      return make_error(errc::internal, "a global index partition of " + def_.name +
-                                            " got a query its index cannot answer");
-    const sort_key* first = keys_.empty() ? nullptr : &keys_[0];
-    if (choice->cond == nullptr)
-      return stream_index(first->path, key_range{}, first->descending);
-    auto& c = *choice->cond;
-    bool ordered_by_it = first != nullptr && first->path == c.path;
-    if (c.op == query_op::eq) {
-      if (first != nullptr && first->path == "createdAt")
-        return stream_eq_by_created(c, first->descending);
-      return heap_index(c.path, {prefix_range(c, c.operand)});
+  caf::expected<partition_result> execute(const scan_plan& p) {
+    using step = scan_plan::step;
+    switch (p.what) {
+    case step::point_lookup:
+      return point_lookup(*p.cond);
+    case step::stream_eq_by_created:
+      return stream_eq_by_created(*p.cond, p.descending);
+    case step::stream_index:
+      return stream_index(p.field, p.cond != nullptr ? range_of(*p.cond) : key_range{},
+                          p.descending);
+    case step::heap_index: {
+      auto& c = *p.cond;
+      if (c.op == query_op::eq)
+        return heap_index(c.path, {prefix_range(c, c.operand)});
+      if (c.op == query_op::in)
+        return heap_index(c.path, in_ranges(c));
+      return heap_index(c.path, {range_of(c)});
     }
-    if (c.op == query_op::in)
-      return heap_index(c.path, in_ranges(c));
-    if (ordered_by_it)
-      return stream_index(c.path, range_of(c), first->descending);
-    return heap_index(c.path, {range_of(c)});
+    case step::stream_docs:
+      return stream_docs(p.descending);
+    case step::heap_docs:
+      return heap_docs();
+    }
+    return make_error(errc::internal, "unknown scan plan");
   }
 
   // One prefix per distinct value of an `in` (1 and 1.0 share one), so no document is offered
@@ -416,46 +541,6 @@ public:
   }
 
 private:
-  // -- condition classification --
-
-  bool indexed(const std::string& f) const {
-    return std::find(layout_.indexed.begin(), layout_.indexed.end(), f) != layout_.indexed.end();
-  }
-
-  // An index whose key order is the order of the field's values.
-  bool ordered_index(const std::string& f) const {
-    if (!indexed(f))
-      return false;
-    if (f == "createdAt")
-      return true;
-    auto* fd = def_.find_field(f);
-    return fd != nullptr && fd->type != field_type::array && fd->type != field_type::object;
-  }
-
-  // A top-level `id = "x"` or `id in [...]`.
-  const query_expr* find_id_lookup() const {
-    for (auto* c : conds_)
-      if (c->path == "id" && ((c->op == query_op::eq && c->operand.is_string()) ||
-                              (c->op == query_op::in && c->operand.is_array())))
-        return c;
-    return nullptr;
-  }
-
-  template <class Pred>
-  const query_expr* find_cond(Pred pred) const {
-    for (auto* c : conds_)
-      if (indexed(c->path) && pred(*c))
-        return c;
-    return nullptr;
-  }
-
-  const query_expr* find_range_on(const std::string& f) const {
-    for (auto* c : conds_)
-      if (c->path == f && (is_range_lookup(*c) || is_eq_lookup(*c)))
-        return c;
-    return nullptr;
-  }
-
   // -- key ranges --
 
   std::string field_prefix(const std::string& f) const {
@@ -823,7 +908,6 @@ private:
   const partition_query& pq_;
   const std::vector<sort_key>& keys_;
   scan_progress& prog_;
-  std::vector<const query_expr*> conds_;
 };
 
 } // namespace

@@ -82,6 +82,39 @@ struct gindex_choice {
 std::optional<gindex_choice>
 choose_gindex(const model_def& def, const std::vector<std::string>& global_fields, const query& q);
 
+/// What a partition does to answer a query (see docs/models-and-queries.md, "Planning"),
+/// chosen by plan_scan from the query, the model and the partition's layout alone: no store
+/// access, so a plan can be computed, tested and explained anywhere.
+struct scan_plan {
+  enum class step : uint8_t {
+    /// Read the documents of an `id =` / `id in` condition (`cond`) by key.
+    point_lookup,
+    /// Walk one value's prefix of `field`'s index (`cond` is its `=`) in createdAt order.
+    stream_eq_by_created,
+    /// Walk `field`'s index in its order (the range of `cond`, or all of it when null),
+    /// stopping once the page is full.
+    stream_index,
+    /// Walk the entries of `cond` (an `=`, `in` or range on `field`), keeping the best k.
+    heap_index,
+    /// Walk the documents in id order, stopping once the page is full.
+    stream_docs,
+    /// Walk every document, keeping the best k.
+    heap_docs,
+  };
+  step what = step::heap_docs;
+  /// The condition the step walks (points into the query's `where`), or null.
+  const query_expr* cond = nullptr;
+  std::string field;
+  bool descending = false;
+  /// The access path the partition reports (query_stats::plans, explain).
+  plan_kind kind = plan_kind::none;
+};
+
+/// The plan of `q` in a partition with `layout` (only its indexed fields and kind are read).
+/// Errors: internal for a global index partition given a query its index cannot answer.
+caf::expected<scan_plan> plan_scan(const model_def& def, const partition_layout& layout,
+                                   const query& q);
+
 /// One partition's answer to one query, computed in slices so that a long scan neither holds a
 /// read snapshot (which holds off the store's map growth, and so the writer) nor its actor for
 /// its whole length. Each step reads at most `entries_max` entries (index entries, documents,

@@ -47,6 +47,12 @@ void call_reply(const reply_fn<R>& fn, caf::expected<R> x) noexcept {
   }
 }
 
+/// Answers `done` with `err` (an operation refused before it was sent anywhere).
+template <class R>
+void fail(const reply_fn<R>& done, caf::error err) {
+  done(caf::expected<R>{std::move(err)});
+}
+
 /// `fn`, answered at most once; if every copy is destroyed unanswered (the message died in
 /// the mailbox of an actor that stopped or failed, or was sent to one already gone), `fn` gets
 /// `unavailable`. CAF 0.17 reports no broken promise for a message without a sender: this is

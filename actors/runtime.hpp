@@ -82,7 +82,7 @@ struct runtime_options {
   /// Load CAF's middleman so that this runtime can talk to other nodes (debros-node does).
   bool network = false;
   /// Mutual TLS between nodes (caf_openssl): this node's certificate, its key and the cluster
-  /// CA (PEM files, checked beforehand: net/cluster_credential.hpp). With `network` but no
+  /// CA (PEM files, checked beforehand: cluster/credential.hpp). With `network` but no
   /// certificate, the runtime cannot open a cluster port (net::cluster refuses plaintext).
   std::string cluster_cert;
   std::string cluster_key;

@@ -21,7 +21,7 @@
 #include "caf/expected.hpp"
 
 #include "net/api.hpp"
-#include "net/endpoint.hpp"
+#include "cluster/endpoint.hpp"
 #include "net/metrics.hpp"
 #include "net/websocket.hpp"
 

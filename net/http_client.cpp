@@ -16,7 +16,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include "messages/json.hpp"
-#include "net/endpoint.hpp"
+#include "cluster/endpoint.hpp"
 
 namespace debros::net {
 

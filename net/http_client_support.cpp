@@ -4,7 +4,7 @@
 #include <cctype>
 
 #include "messages/json.hpp"
-#include "net/endpoint.hpp"
+#include "cluster/endpoint.hpp"
 #include "net/http_client.hpp"
 
 namespace debros::net {

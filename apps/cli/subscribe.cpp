@@ -14,7 +14,7 @@
 
 #include "messages/errc.hpp"
 #include "messages/json.hpp"
-#include "net/endpoint.hpp"
+#include "cluster/endpoint.hpp"
 
 namespace debros::cli {
 

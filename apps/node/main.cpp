@@ -10,8 +10,8 @@
 #include "messages/errc.hpp"
 #include "net/api.hpp"
 #include "net/auth.hpp"
-#include "net/cluster.hpp"
-#include "net/cluster_credential.hpp"
+#include "cluster/membership.hpp"
+#include "cluster/credential.hpp"
 #include "net/gateway.hpp"
 #include "net/metrics.hpp"
 

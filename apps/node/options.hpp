@@ -8,7 +8,7 @@
 
 #include "caf/expected.hpp"
 
-#include "net/endpoint.hpp"
+#include "cluster/endpoint.hpp"
 
 namespace debros {
 struct runtime_options;

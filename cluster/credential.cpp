@@ -1,4 +1,4 @@
-#include "net/cluster_credential.hpp"
+#include "cluster/credential.hpp"
 
 #include <cerrno>
 #include <cstdio>

@@ -14,9 +14,9 @@
 
 #include "caf/expected.hpp"
 
+#include "cluster/endpoint.hpp"
 #include "messages/requests.hpp"
 #include "messages/value.hpp"
-#include "net/endpoint.hpp"
 
 namespace debros {
 class runtime;

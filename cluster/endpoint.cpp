@@ -1,4 +1,4 @@
-#include "net/endpoint.hpp"
+#include "cluster/endpoint.hpp"
 
 #include <charconv>
 

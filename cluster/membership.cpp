@@ -1,4 +1,4 @@
-#include "net/cluster.hpp"
+#include "cluster/membership.hpp"
 
 #include <condition_variable>
 #include <map>

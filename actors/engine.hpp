@@ -205,6 +205,8 @@ private:
   void call(const caf::actor& target, Op op, reply_fn<R> done,
             std::chrono::milliseconds deadline) const;
   void publish(std::shared_ptr<const model_entry> entry);
+  caf::expected<std::optional<std::string>> directory_entry(const model_entry& entry,
+                                                            std::string_view id) const;
   caf::error update_extensions(std::string_view model,
                                const std::function<void(model_extensions&)>& change);
 

@@ -91,6 +91,20 @@ caf::expected<doc_place> engine::place(const model_entry& entry, value& doc) con
   return doc_place{shard_of(entry.def(), doc), {}};
 }
 
+// The directory partition's entry of document `id` (its user, or its shard as 4 bytes).
+caf::expected<std::optional<std::string>> engine::directory_entry(const model_entry& entry,
+                                                                  std::string_view id) const {
+  auto txn = env_.read();
+  if (!txn)
+    return txn.error();
+  auto owner = txn->get(tables_.owners, doc_keys::owner_key(entry.id, id));
+  if (!owner)
+    return owner.error();
+  if (!*owner)
+    return std::optional<std::string>{};
+  return std::optional<std::string>{std::string{**owner}};
+}
+
 caf::expected<std::optional<doc_place>>
 engine::locate(const model_entry& entry, std::string_view id, std::string_view user_hint) const {
   auto& def = entry.def();
@@ -99,32 +113,26 @@ engine::locate(const model_entry& entry, std::string_view id, std::string_view u
   if (def.scope == model_scope::user) {
     if (!user_hint.empty())
       return std::optional<doc_place>{doc_place{0, std::string{user_hint}}};
-    // Ids are unique across users: the owners table finds the database.
-    auto txn = env_.read();
-    if (!txn)
-      return txn.error();
-    auto owner = txn->get(tables_.owners, doc_keys::owner_key(entry.id, id));
+    // Ids are unique across users: the directory finds the database.
+    auto owner = directory_entry(entry, id);
     if (!owner)
       return owner.error();
     if (!*owner)
       return std::optional<doc_place>{};
-    return std::optional<doc_place>{doc_place{0, std::string{**owner}}};
+    return std::optional<doc_place>{doc_place{0, std::move(**owner)}};
   }
   if (def.sharding.key == "id")
     return std::optional<doc_place>{
         doc_place{shard_for_key(def.sharding, value{std::string{id}}), {}}};
-  // Sharded by another field: the owners table holds the document's shard.
-  auto txn = env_.read();
-  if (!txn)
-    return txn.error();
-  auto owner = txn->get(tables_.owners, doc_keys::owner_key(entry.id, id));
+  // Sharded by another field: the directory holds the document's shard.
+  auto owner = directory_entry(entry, id);
   if (!owner)
     return owner.error();
   if (!*owner)
     return std::optional<doc_place>{};
   if ((*owner)->size() != 4 || storage::read_u32(**owner) >= entry.shards.size())
     return make_error(errc::corruption,
-                      "malformed owners entry of " + def.name + "/" + std::string{id});
+                      "malformed directory entry of " + def.name + "/" + std::string{id});
   return std::optional<doc_place>{doc_place{storage::read_u32(**owner), {}}};
 }
 

@@ -11,6 +11,7 @@
 #include "tests/support/child_process.hpp"
 #include "tests/support/power_loss.hpp"
 #include "tests/support/runtime_fixture.hpp"
+#include "tests/support/store_dump.hpp"
 
 using namespace debros;
 using namespace debros::test;
@@ -24,19 +25,6 @@ std::set<std::string> ids_of(const query_result& r) {
   return out;
 }
 
-// The entries of `table` under `prefix`.
-std::map<std::string, std::string> entries(runtime& rt, const char* table,
-                                           const std::string& prefix) {
-  std::map<std::string, std::string> out;
-  auto txn = rt.env().read();
-  REQUIRE(txn);
-  auto c = txn->open_cursor(rt.env().get_table(table));
-  REQUIRE(c);
-  for (bool ok = c->seek(prefix); ok && c->key().substr(0, prefix.size()) == prefix; ok = c->next())
-    out.emplace(std::string{c->key()}, std::string{c->val()});
-  return out;
-}
-
 void check_claims_and_directory(runtime& rt) {
   for (auto name : {"Post", "Item"}) {
     INFO(name);
@@ -45,7 +33,7 @@ void check_claims_and_directory(runtime& rt) {
     auto id = (*entry)->id;
     bool user_scoped = (*entry)->def().scope == model_scope::user;
     std::map<std::string, std::string> claims, directory;
-    for (auto& [key, record] : entries(rt, "docs", doc_keys::model_prefix(id))) {
+    for (auto& [key, record] : table_entries(rt, "docs", doc_keys::model_prefix(id))) {
       auto doc = storage::decode_record(record, "document");
       REQUIRE(doc);
       auto& doc_id = doc->find("id")->as_string();
@@ -57,8 +45,8 @@ void check_claims_and_directory(runtime& rt) {
         storage::append_u32(owner, storage::read_u16(std::string_view{key}.substr(4)));
       directory.emplace(doc_keys::owner_key(id, doc_id), owner);
     }
-    CHECK(entries(rt, "claims", doc_keys::model_prefix(id)) == claims);
-    CHECK(entries(rt, "directory", doc_keys::model_prefix(id)) == directory);
+    CHECK(table_entries(rt, "claims", doc_keys::model_prefix(id)) == claims);
+    CHECK(table_entries(rt, "directory", doc_keys::model_prefix(id)) == directory);
   }
 }
 

@@ -13,6 +13,7 @@
 #include "storage/key_codec.hpp"
 #include "tests/support/hex.hpp"
 #include "tests/support/runtime_fixture.hpp"
+#include "tests/support/store_dump.hpp"
 
 using namespace debros;
 using namespace debros::test;
@@ -58,15 +59,8 @@ using dump = std::map<std::string, std::map<std::string, std::string>>;
 
 dump dump_tables(runtime& rt, const std::vector<std::string>& tables) {
   dump out;
-  auto txn = rt.env().read();
-  REQUIRE(txn);
-  for (auto& name : tables) {
-    auto c = txn->open_cursor(rt.env().get_table(name));
-    REQUIRE(c);
-    auto& m = out[name];
-    for (bool ok = c->first(); ok; ok = c->next())
-      m.emplace(std::string{c->key()}, std::string{c->val()});
-  }
+  for (auto& name : tables)
+    out[name] = table_entries(rt, name);
   return out;
 }
 

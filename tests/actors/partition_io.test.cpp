@@ -13,6 +13,7 @@
 #include "actors/placement.hpp"
 #include "storage/key_codec.hpp"
 #include "tests/support/runtime_fixture.hpp"
+#include "tests/support/store_dump.hpp"
 
 using namespace debros;
 using namespace debros::test;
@@ -62,16 +63,8 @@ struct two_models : runtime_fixture {
 std::map<std::string, std::map<std::string, std::string>>
 range_dump(runtime& rt, const std::vector<std::string>& tables, const std::string& prefix) {
   std::map<std::string, std::map<std::string, std::string>> out;
-  auto txn = rt.env().read();
-  REQUIRE(txn);
-  for (auto& name : tables) {
-    auto c = txn->open_cursor(rt.env().get_table(name));
-    REQUIRE(c);
-    auto& m = out[name];
-    for (bool ok = c->seek(prefix); ok && c->key().substr(0, prefix.size()) == prefix;
-         ok = c->next())
-      m.emplace(std::string{c->key()}, std::string{c->val()});
-  }
+  for (auto& name : tables)
+    out[name] = table_entries(rt, name, prefix);
   return out;
 }
 

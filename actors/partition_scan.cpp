@@ -486,18 +486,13 @@ public:
           const partition_query& pq, scan_progress& prog)
       : txn_(txn), layout_(layout), def_(def), pq_(pq), keys_(pq.q.order_by), prog_(prog) {}
 
-  // Executes the plan plan_scan chose (no store access there); the plan kind the execution
-  // reports is the one plan_scan named.
+  // Executes the plan plan_scan chose (no store access there), reporting the kind it named.
   caf::expected<partition_result> run() {
     auto p = plan_scan(def_, layout_, pq_.q);
     if (!p)
       return p.error();
-    auto r = execute(*p);
-    if (r && !prog_.paused && r->stats.plan != p->kind)
-      return make_error(errc::internal, "the scan of " + def_.name + " ran " +
-                                            std::string{to_string(r->stats.plan)} +
-                                            " for a plan of " + std::string{to_string(p->kind)});
-    return r;
+    kind_ = p->kind;
+    return execute(*p);
   }
 
   caf::expected<partition_result> execute(const scan_plan& p) {
@@ -668,11 +663,6 @@ private:
     });
   }
 
-  // The plan of an index walk: `local` in a shard, `global` in a global index partition.
-  plan_kind on_index(plan_kind local, plan_kind global) const {
-    return layout_.global_index ? global : local;
-  }
-
   caf::expected<std::string_view> fetch(std::string_view id) {
     auto key = layout_.docs_prefix;
     key.append(id);
@@ -764,8 +754,7 @@ private:
     auto tk = keys_.size() == 1 ? token::order : token::created;
     if (auto err = walk_index(eq.path, r, reverse, tk, col))
       return err;
-    return col.finish(
-        on_index(plan_kind::stream_eq_by_created, plan_kind::gindex_stream_eq_by_created));
+    return col.finish(kind_);
   }
 
   caf::expected<partition_result> stream_index(const std::string& field, key_range r,
@@ -779,7 +768,7 @@ private:
       seek_to(r, value_prefix(field, pq_.after[0]), reverse);
     if (auto err = walk_index(field, r, reverse, token::value, col))
       return err;
-    return col.finish(on_index(plan_kind::stream_index, plan_kind::gindex_stream_index));
+    return col.finish(kind_);
   }
 
   caf::expected<partition_result> heap_index(const std::string& field,
@@ -788,7 +777,7 @@ private:
     for (auto& r : ranges)
       if (auto err = walk_index(field, r, false, token::value, col))
         return err;
-    return col.finish(on_index(plan_kind::heap_index, plan_kind::gindex_heap_index));
+    return col.finish(kind_);
   }
 
   // The documents of the ids `c` names, each read once.
@@ -816,7 +805,7 @@ private:
         return body.error();
       col.offer(*body, id);
     }
-    return col.finish(plan_kind::point_lookup);
+    return col.finish(kind_);
   }
 
   caf::error walk_docs(key_range r, bool reverse, collector& col) {
@@ -838,7 +827,7 @@ private:
       seek_to(r, layout_.docs_prefix + pq_.after[0].as_string(), reverse);
     if (auto err = walk_docs(r, reverse, col))
       return err;
-    return col.finish(plan_kind::stream_docs);
+    return col.finish(kind_);
   }
 
   caf::expected<partition_result> heap_docs() {
@@ -849,7 +838,7 @@ private:
                                false, col);
     if (err)
       return err;
-    return col.finish(layout_.docs_by_user ? plan_kind::scan_users : plan_kind::heap_docs);
+    return col.finish(kind_);
   }
 
   // A scan of every user's database (docs_prefix covers the model): the documents of the user
@@ -908,6 +897,7 @@ private:
   const partition_query& pq_;
   const std::vector<sort_key>& keys_;
   scan_progress& prog_;
+  plan_kind kind_ = plan_kind::none; // the plan being executed (plan_scan's choice)
 };
 
 } // namespace

@@ -1,7 +1,7 @@
 // The pure planner (plan_scan, actors/partition_scan.hpp): the plan of a query from the model,
 // the partition's layout and the query alone, with no store. The executions of these plans are
 // checked against direct evaluation in query_model.test.cpp, whose partitions report the kind
-// plan_scan named (a scan that ran another plan fails the query).
+// plan_scan named.
 #include <catch2/catch.hpp>
 
 #include "actors/catalog.hpp"

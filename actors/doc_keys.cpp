@@ -174,16 +174,11 @@ uint32_t directory_partition_of(std::string_view id) noexcept {
   return static_cast<uint32_t>(stable_hash(id) % directory_partitions);
 }
 
-namespace {
-
-// model | partition of `rest` | rest.
 std::string with_partition(uint32_t model_id, uint32_t partition, std::string_view rest) {
   auto out = shard_prefix(model_id, partition);
   out.append(rest);
   return out;
 }
-
-} // namespace
 
 std::string unique_key(uint32_t model_id, std::string_view field, const value& v) {
   std::string out;
@@ -209,7 +204,11 @@ std::string tombstone_key(uint32_t model_id, std::string_view id) {
 uint32_t user_range_of(std::string_view user) noexcept {
   std::string enc;
   append_key_string(enc, user);
-  return static_cast<uint32_t>(stable_hash(enc) % user_ranges);
+  return user_range_of_key(enc);
+}
+
+uint32_t user_range_of_key(std::string_view user_key_string) noexcept {
+  return static_cast<uint32_t>(stable_hash(user_key_string) % user_ranges);
 }
 
 std::string user_range_prefix(uint32_t model_id, uint32_t range) {

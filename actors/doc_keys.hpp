@@ -75,6 +75,9 @@ constexpr uint32_t directory_partitions = 16;
 uint32_t claim_partition_of(std::string_view field_and_value) noexcept;
 uint32_t directory_partition_of(std::string_view id) noexcept;
 
+/// model | partition (2) | rest: a key inside partition `partition` of the model.
+std::string with_partition(uint32_t model_id, uint32_t partition, std::string_view rest);
+
 std::string unique_key(uint32_t model_id, std::string_view field, const value& v);
 std::string tombstone_key(uint32_t model_id, std::string_view id);
 
@@ -97,6 +100,8 @@ std::string tombstone_key(uint32_t model_id, std::string_view id);
 /// Number of user ranges (partitions of user databases and of the users directory).
 constexpr uint32_t user_ranges = 64;
 uint32_t user_range_of(std::string_view user) noexcept;
+/// The same from the user's key string encoding (as it stands in a docs key).
+uint32_t user_range_of_key(std::string_view user_key_string) noexcept;
 /// Every user database of one model in one user range.
 std::string user_range_prefix(uint32_t model_id, uint32_t range);
 std::string user_docs_prefix(uint32_t model_id, std::string_view user);

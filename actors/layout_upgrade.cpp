@@ -9,7 +9,6 @@
 #include <utility>
 
 #include "actors/doc_keys.hpp"
-#include "actors/placement.hpp"
 #include "messages/errc.hpp"
 #include "storage/key_codec.hpp"
 
@@ -34,11 +33,9 @@ caf::error malformed(const char* what, std::string_view key) {
                                           " bytes is in neither layout 1 nor layout 2");
 }
 
-std::string with_u16(std::string_view head, uint32_t number, std::string_view rest) {
-  std::string out{head};
-  storage::append_u16(out, static_cast<uint16_t>(number));
-  out.append(rest);
-  return out;
+// A layout-2 key: the model of the layout-1 key `old`, then `number`, then `rest`.
+std::string with_u16(std::string_view old, uint32_t number, std::string_view rest) {
+  return doc_keys::with_partition(storage::read_u32(old), number, rest);
 }
 
 // index: model | field | value | createdAt (11) | shard (2) | id -> model | shard | field |
@@ -53,7 +50,7 @@ caf::expected<std::optional<std::string>> convert_index(std::string_view key) {
   auto field_value_created = start.substr(0, start.size() - rest.size() + 11);
   rest.remove_prefix(11);
   auto shard = storage::read_u16(rest);
-  auto out = with_u16(key.substr(0, 4), shard, field_value_created);
+  auto out = with_u16(key, shard, field_value_created);
   out.append(rest.substr(2));
   return std::optional<std::string>{std::move(out)};
 }
@@ -63,8 +60,7 @@ caf::expected<std::optional<std::string>> convert_unique(std::string_view key) {
   if (key.size() < 5)
     return malformed("unique", key);
   auto rest = key.substr(4);
-  return std::optional<std::string>{
-      with_u16(key.substr(0, 4), doc_keys::claim_partition_of(rest), rest)};
+  return std::optional<std::string>{with_u16(key, doc_keys::claim_partition_of(rest), rest)};
 }
 
 // owners and tombstones: model | id -> model | directory partition | id. Ids start with a
@@ -75,8 +71,7 @@ caf::expected<std::optional<std::string>> convert_by_id(const char* what, std::s
   if (key[4] == '\0')
     return std::optional<std::string>{};
   auto id = key.substr(4);
-  return std::optional<std::string>{
-      with_u16(key.substr(0, 4), doc_keys::directory_partition_of(id), id)};
+  return std::optional<std::string>{with_u16(key, doc_keys::directory_partition_of(id), id)};
 }
 
 // docs of user-scoped models: model | user (key string) | id -> model | range | user | id.
@@ -93,8 +88,7 @@ convert_doc(const std::unordered_set<uint32_t>& user_scoped, std::string_view ke
   if (!storage::skip_key(rest))
     return malformed("docs", key);
   auto user_ks = start.substr(0, start.size() - rest.size());
-  auto range = static_cast<uint32_t>(stable_hash(user_ks) % doc_keys::user_ranges);
-  return std::optional<std::string>{with_u16(key.substr(0, 4), range, start)};
+  return std::optional<std::string>{with_u16(key, doc_keys::user_range_of_key(user_ks), start)};
 }
 
 // users: user id -> range | user id.
